@@ -9,6 +9,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.sdmesh.proto.v1.DataType;
 import dev.sdmesh.proto.v1.Tensor;
+import dev.sdmesh.runtime.grpc.InvalidFieldException;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -52,11 +53,11 @@ public final class TensorCodec {
      */
     public static void validate(Tensor tensor, String field) {
         if (tensor.getDtype() == DataType.DATA_TYPE_UNSPECIFIED || tensor.getDtype() == DataType.UNRECOGNIZED) {
-            throw new IllegalArgumentException(field + ": dtype is not set");
+            throw new InvalidFieldException(field, "dtype is not set");
         }
         long expected = numel(shape(tensor)) * elementSize(tensor.getDtype());
         if (tensor.getData().size() != expected) {
-            throw new IllegalArgumentException(field + ": shape " + Arrays.toString(shape(tensor)) + " of "
+            throw new InvalidFieldException(field, "shape " + Arrays.toString(shape(tensor)) + " of "
                     + tensor.getDtype() + " needs " + expected + " bytes but data has " + tensor.getData().size());
         }
     }
@@ -72,7 +73,7 @@ public final class TensorCodec {
         boolean ok = actual.length == expected.length;
         for (int i = 0; ok && i < expected.length; i++) ok = expected[i] < 0 || expected[i] == actual[i];
         if (!ok) {
-            throw new IllegalArgumentException(field + ": shape " + Arrays.toString(actual) + " does not match "
+            throw new InvalidFieldException(field, "shape " + Arrays.toString(actual) + " does not match "
                     + Arrays.toString(expected).replace("-1", "*"));
         }
     }
@@ -145,7 +146,7 @@ public final class TensorCodec {
                 for (int i = 0; i < out.length; i++) out[i] = Fp16Conversions.fp16ToFloat(shorts.get(i));
                 yield out;
             }
-            default -> throw new IllegalArgumentException(field + ": expected a float32 or float16 tensor, got "
+            default -> throw new InvalidFieldException(field, "expected a float32 or float16 tensor, got "
                     + tensor.getDtype());
         };
     }
@@ -165,7 +166,7 @@ public final class TensorCodec {
                 for (int i = 0; i < out.length; i++) out[i] = Math.toIntExact(longs.get(i));
                 yield out;
             }
-            default -> throw new IllegalArgumentException(field + ": expected an int32 or int64 tensor, got "
+            default -> throw new InvalidFieldException(field, "expected an int32 or int64 tensor, got "
                     + tensor.getDtype());
         };
     }
@@ -184,7 +185,7 @@ public final class TensorCodec {
     public static byte[] toBytes(Tensor tensor, String field) {
         validate(tensor, field);
         if (tensor.getDtype() != DataType.UINT8) {
-            throw new IllegalArgumentException(field + ": expected a uint8 tensor, got " + tensor.getDtype());
+            throw new InvalidFieldException(field, "expected a uint8 tensor, got " + tensor.getDtype());
         }
         return tensor.getData().toByteArray();
     }

@@ -1,7 +1,9 @@
 package dev.sdmesh.runtime.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.sdmesh.runtime.tensor.Npy;
 import org.junit.jupiter.api.Assumptions;
 
@@ -15,7 +17,8 @@ import java.nio.file.Path;
  * Tests that need it call {@link #require()}, which skips them with a clear message when the folder is absent.
  */
 public final class ReferenceData {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** The reference JSON holds -Infinity (log-sigma schedules), which Python writes and strict JSON lacks. */
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
 
     private ReferenceData() {
     }

@@ -9,6 +9,13 @@ import dev.sdmesh.runtime.random.TorchGenerator;
  */
 public interface Scheduler {
 
+    /**
+     * Images in the arrays passed to this scheduler (default 1). Only per-image operations need it: dynamic
+     * thresholding and learned-variance clipping work on each image's own statistics.
+     */
+    default void setBatchSize(int batchSize) {
+    }
+
     /** diffusers {@code set_timesteps(num_inference_steps)}. */
     void setTimesteps(int numInferenceSteps);
 

@@ -1,0 +1,128 @@
+package dev.sdmesh.unet.scheduler;
+
+/**
+ * The training noise schedule shared by all schedulers: diffusers' {@code betas}, {@code alphas} and
+ * {@code alphas_cumprod} from {@code beta_schedule}, {@code beta_start}, {@code beta_end}, {@code num_train_timesteps},
+ * {@code trained_betas} and {@code rescale_betas_zero_snr}. Values are float32 as diffusers holds them.
+ */
+public final class NoiseSchedule {
+    public final int numTrainTimesteps;
+    public final float[] betas;
+    public final float[] alphas;
+    public final float[] alphasCumprod;
+
+    private NoiseSchedule(int numTrainTimesteps, float[] betas) {
+        this.numTrainTimesteps = numTrainTimesteps;
+        this.betas = betas;
+        this.alphas = new float[betas.length];
+        for (int i = 0; i < betas.length; i++) alphas[i] = 1.0f - betas[i];
+        this.alphasCumprod = cumprod(alphas);
+    }
+
+    /** The schedule with the {@code __init__} defaults of DDPM, DDIM, PNDM and most other diffusers schedulers. */
+    public static NoiseSchedule from(SchedulerConfig config) {
+        return from(config, 0.0001, 0.02, "linear");
+    }
+
+    /** The schedule for a scheduler whose {@code __init__} has other defaults (LCM: 0.00085, 0.012, scaled_linear). */
+    public static NoiseSchedule from(SchedulerConfig config, double defaultBetaStart, double defaultBetaEnd,
+                                     String defaultBetaSchedule) {
+        int n = config.getInt("num_train_timesteps", 1000);
+        double betaStart = config.getDouble("beta_start", defaultBetaStart);
+        double betaEnd = config.getDouble("beta_end", defaultBetaEnd);
+        String schedule = config.getString("beta_schedule", defaultBetaSchedule);
+        float[] betas;
+        double[] trained = config.getDoubleArray("trained_betas");
+        if (trained != null) {
+            betas = new float[trained.length];
+            for (int i = 0; i < trained.length; i++) betas[i] = (float) trained[i];
+        } else {
+            betas = switch (schedule) {
+                case "linear" -> linspaceFloat32(betaStart, betaEnd, n);
+                case "scaled_linear" -> {
+                    float[] roots = linspaceFloat32(Math.sqrt(betaStart), Math.sqrt(betaEnd), n);
+                    for (int i = 0; i < n; i++) roots[i] = roots[i] * roots[i];
+                    yield roots;
+                }
+                case "squaredcos_cap_v2" -> betasForAlphaBar(n, 0.999);
+                default -> throw new IllegalArgumentException(
+                        "beta_schedule '" + schedule + "' is not one of linear, scaled_linear, squaredcos_cap_v2");
+            };
+        }
+        if (config.getBoolean("rescale_betas_zero_snr", false)) betas = rescaleZeroTerminalSnr(betas);
+        return new NoiseSchedule(n, betas);
+    }
+
+    /**
+     * torch.linspace(start, end, steps, dtype=float32) on CPU: the step is computed in float32 and the first half is
+     * filled from the start, the second half back from the end.
+     */
+    public static float[] linspaceFloat32(double start, double end, int steps) {
+        float[] out = new float[steps];
+        if (steps == 1) {
+            out[0] = (float) start;
+            return out;
+        }
+        float s = (float) start;
+        float e = (float) end;
+        float step = (e - s) / (steps - 1);
+        int halfway = steps / 2;
+        for (int i = 0; i < steps; i++) {
+            out[i] = i < halfway ? s + step * i : e - step * (steps - i - 1);
+        }
+        return out;
+    }
+
+    /** torch.cumprod on float32 CPU tensors accumulates in double and rounds each output to float32. */
+    static float[] cumprod(float[] values) {
+        float[] out = new float[values.length];
+        double acc = 1.0;
+        for (int i = 0; i < values.length; i++) {
+            acc *= values[i];
+            out[i] = (float) acc;
+        }
+        return out;
+    }
+
+    private static float[] betasForAlphaBar(int n, double maxBeta) {
+        float[] betas = new float[n];
+        for (int i = 0; i < n; i++) {
+            double t1 = (double) i / n;
+            double t2 = (double) (i + 1) / n;
+            betas[i] = (float) Math.min(1 - alphaBarCosine(t2) / alphaBarCosine(t1), maxBeta);
+        }
+        return betas;
+    }
+
+    private static double alphaBarCosine(double t) {
+        double c = Math.cos((t + 0.008) / 1.008 * Math.PI / 2);
+        return c * c;
+    }
+
+    /** diffusers' rescale_zero_terminal_snr (Lin et al. 2023, Algorithm 1). */
+    private static float[] rescaleZeroTerminalSnr(float[] betas) {
+        int n = betas.length;
+        float[] alphasCumprod = cumprod(oneMinus(betas));
+        float[] sqrt = new float[n];
+        for (int i = 0; i < n; i++) sqrt[i] = (float) Math.sqrt(alphasCumprod[i]);
+        float first = sqrt[0];
+        float last = sqrt[n - 1];
+        // diffusers shifts in place, then multiplies by the precomputed float32 factor.
+        float scale = first / (first - last);
+        for (int i = 0; i < n; i++) {
+            sqrt[i] = (sqrt[i] - last) * scale;
+        }
+        float[] alphaBar = new float[n];
+        for (int i = 0; i < n; i++) alphaBar[i] = sqrt[i] * sqrt[i];
+        float[] alphas = new float[n];
+        alphas[0] = alphaBar[0];
+        for (int i = 1; i < n; i++) alphas[i] = alphaBar[i] / alphaBar[i - 1];
+        return oneMinus(alphas);
+    }
+
+    private static float[] oneMinus(float[] values) {
+        float[] out = new float[values.length];
+        for (int i = 0; i < values.length; i++) out[i] = 1.0f - values[i];
+        return out;
+    }
+}
