@@ -1,0 +1,31 @@
+package dev.sdmesh.models;
+
+/** Deterministic DDIM step (eta 0) on SD's scaled-linear schedule, enough to drive the UNet like a pipeline. */
+final class Ddim {
+    private static final double[] ALPHAS_CUMPROD = new double[1000];
+
+    static {
+        double start = Math.sqrt(0.00085);
+        double end = Math.sqrt(0.012);
+        double prod = 1;
+        for (int t = 0; t < 1000; t++) {
+            double beta = Math.pow(start + (end - start) * t / 999, 2);
+            prod *= 1 - beta;
+            ALPHAS_CUMPROD[t] = prod;
+        }
+    }
+
+    private Ddim() {
+    }
+
+    static float[] step(float[] eps, float[] sample, int t, int prevT) {
+        double alpha = ALPHAS_CUMPROD[t];
+        double alphaPrev = prevT >= 0 ? ALPHAS_CUMPROD[prevT] : ALPHAS_CUMPROD[0];
+        float[] out = new float[sample.length];
+        for (int i = 0; i < out.length; i++) {
+            double x0 = (sample[i] - Math.sqrt(1 - alpha) * eps[i]) / Math.sqrt(alpha);
+            out[i] = (float) (Math.sqrt(alphaPrev) * x0 + Math.sqrt(1 - alphaPrev) * eps[i]);
+        }
+        return out;
+    }
+}
