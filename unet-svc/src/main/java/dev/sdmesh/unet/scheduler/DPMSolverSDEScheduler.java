@@ -144,7 +144,8 @@ public final class DPMSolverSDEScheduler extends SigmaScheduler {
             }
         }
         stepIndex++;
-        return new StepOutput(prevSample, predOriginal);
+        // diffusers' SchedulerOutput for this scheduler carries prev_sample only
+        return new StepOutput(prevSample, null);
     }
 
     private BrownianTreeNoiseSampler newNoiseSampler(int size, TorchGenerator generator) {

@@ -31,9 +31,8 @@ class DPMSolverSDESchedulerTest {
             float[] scaled = scheduler.scaleModelInput(sample, t);
             float[] modelOutput = new float[SIZE];
             for (int i = 0; i < SIZE; i++) modelOutput[i] = 0.1f * scaled[i] + f[i];
-            Scheduler.StepOutput out = scheduler.step(modelOutput, t, sample, generator);
-            assertEquals(SIZE, out.predOriginalSample().length);
-            sample = out.prevSample();
+            sample = scheduler.step(modelOutput, t, sample, generator).prevSample();
+            assertEquals(SIZE, sample.length);
         }
         return sample;
     }
