@@ -12,7 +12,9 @@ import java.util.Map;
  * values diffusers uses, read with each scheduler's own defaults. Immutable.
  */
 public final class SchedulerConfig {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** diffusers writes -Infinity (lambda_min_clipped) into configs: accept Python's non-numeric numbers. */
+    private static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+            .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
     private final ObjectNode values;
 
     private SchedulerConfig(ObjectNode values) {
