@@ -145,16 +145,23 @@ class DenoiserGrpcTest {
     @Test
     void cancellationStopsTheRunAndTheServiceGoesOn() throws Exception {
         DenoiseRequest slow = referenceRequest().toBuilder().setSteps(150).build();
-        var cancellable = io.grpc.Context.current().withCancellation();
-        List<DenoiseEvent> seen = new ArrayList<>();
-        StatusRuntimeException error = assertThrows(StatusRuntimeException.class, () -> cancellable.run(() -> {
-            Iterator<DenoiseEvent> events = denoiser.denoise(slow);
-            while (events.hasNext()) {
-                seen.add(events.next());
-                if (seen.size() == 2) cancellable.cancel(null);
-            }
-        }));
-        assertEquals(Status.Code.CANCELLED, error.getStatus().getCode());
+        // The cancelled call gets a connection of its own: the follow-up request must succeed on a fresh one
+        // regardless of how the server's HTTP/2 layer winds the reset stream down.
+        ManagedChannel own = ManagedChannelBuilder.forAddress("127.0.0.1", url.getPort()).usePlaintext().build();
+        try {
+            var cancellable = io.grpc.Context.current().withCancellation();
+            List<DenoiseEvent> seen = new ArrayList<>();
+            StatusRuntimeException error = assertThrows(StatusRuntimeException.class, () -> cancellable.run(() -> {
+                Iterator<DenoiseEvent> events = DenoiserGrpc.newBlockingStub(own).denoise(slow);
+                while (events.hasNext()) {
+                    seen.add(events.next());
+                    if (seen.size() == 2) cancellable.cancel(null);
+                }
+            }));
+            assertEquals(Status.Code.CANCELLED, error.getStatus().getCode());
+        } finally {
+            own.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
         awaitIdle();
         assertTrue(run(referenceRequest().toBuilder().setSteps(2).build()).latents().length > 0);
     }
@@ -162,11 +169,17 @@ class DenoiserGrpcTest {
     @Test
     void deadlineStopsTheRun() throws Exception {
         DenoiseRequest slow = referenceRequest().toBuilder().setSteps(150).build();
-        StatusRuntimeException error = assertThrows(StatusRuntimeException.class, () -> {
-            Iterator<DenoiseEvent> events = denoiser.withDeadlineAfter(300, TimeUnit.MILLISECONDS).denoise(slow);
-            while (events.hasNext()) events.next();
-        });
-        assertEquals(Status.Code.DEADLINE_EXCEEDED, error.getStatus().getCode());
+        ManagedChannel own = ManagedChannelBuilder.forAddress("127.0.0.1", url.getPort()).usePlaintext().build();
+        try {
+            StatusRuntimeException error = assertThrows(StatusRuntimeException.class, () -> {
+                Iterator<DenoiseEvent> events = DenoiserGrpc.newBlockingStub(own)
+                        .withDeadlineAfter(300, TimeUnit.MILLISECONDS).denoise(slow);
+                while (events.hasNext()) events.next();
+            });
+            assertEquals(Status.Code.DEADLINE_EXCEEDED, error.getStatus().getCode());
+        } finally {
+            own.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
         awaitIdle();
     }
 
