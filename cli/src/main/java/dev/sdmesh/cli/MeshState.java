@@ -14,8 +14,11 @@ import java.util.Optional;
 public final class MeshState {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** One child process. */
-    public record Service(String name, long pid, int port, String log, String health) {
+    /**
+     * One child process; {@code command} is kept so that {@code up} can start exactly the same process again when it
+     * has died.
+     */
+    public record Service(String name, long pid, int port, String log, String health, java.util.List<String> command) {
         public boolean alive() {
             return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
         }
@@ -42,6 +45,12 @@ public final class MeshState {
 
     public boolean anyAlive() {
         return services.stream().anyMatch(Service::alive);
+    }
+
+    public Service withPid(Service service, long pid) {
+        Service updated = new Service(service.name(), pid, service.port(), service.log(), service.health(), service.command());
+        services.set(services.indexOf(service), updated);
+        return updated;
     }
 
     public Optional<Service> service(String name) {

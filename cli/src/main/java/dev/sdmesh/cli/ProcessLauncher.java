@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /** Starts the mesh's child JVMs with their output in log files, and waits for them to be ready. */
 final class ProcessLauncher {
@@ -26,9 +25,7 @@ final class ProcessLauncher {
     }
 
     /** {@code java [jvmArgs] -cp classpath mainClass args} or, with a null main class, {@code java [jvmArgs] -jar jar}. */
-    Process start(String name, List<String> jvmArgs, String classpathOrJar, String mainClass, List<String> args,
-                  Map<String, String> env) throws IOException {
-        Files.createDirectories(logsDir);
+    static List<String> javaCommand(List<String> jvmArgs, String classpathOrJar, String mainClass, List<String> args) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmArgs);
@@ -41,25 +38,37 @@ final class ProcessLauncher {
             command.add(mainClass);
         }
         command.addAll(args);
+        return command;
+    }
+
+    /** A started process and where its output begins in its (appended) log. */
+    record Launched(String name, Process process, long logOffset, List<String> command) {
+    }
+
+    Launched start(String name, List<String> command) throws IOException {
+        Files.createDirectories(logsDir);
+        long offset = Files.exists(logFile(name)) ? Files.size(logFile(name)) : 0;
         ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile(name).toFile()))
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        builder.environment().putAll(env);
-        return builder.start();
+        return new Launched(name, builder.start(), offset, command);
     }
 
-    /** Waits until the log of {@code name} holds a line starting with {@code READY}; returns the rest of that line. */
-    String awaitReadyLine(String name, Process process, Duration timeout) throws IOException, InterruptedException {
+    /** Waits until the process's new log output holds a line starting with {@code READY}; returns the rest of it. */
+    String awaitReadyLine(Launched launched, Duration timeout) throws IOException, InterruptedException {
+        String name = launched.name();
+        Process process = launched.process();
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
                 throw new IOException(name + " exited with " + process.exitValue() + "; see " + logFile(name));
             }
-            if (Files.exists(logFile(name))) {
-                for (String line : Files.readAllLines(logFile(name))) {
-                    if (line.startsWith("READY ")) return line.substring(6).trim();
-                }
+            byte[] all = Files.readAllBytes(logFile(name));
+            String output = new String(all, (int) Math.min(launched.logOffset(), all.length),
+                    (int) Math.max(0, all.length - launched.logOffset()), java.nio.charset.StandardCharsets.UTF_8);
+            for (String line : output.split("\\R")) {
+                if (line.startsWith("READY ")) return line.substring(6).trim();
             }
             Thread.sleep(200);
         }
