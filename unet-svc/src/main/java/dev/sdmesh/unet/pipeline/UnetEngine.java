@@ -32,7 +32,9 @@ public final class UnetEngine implements AutoCloseable {
     private final Condition workArrived = lock.newCondition();
     private final Thread worker;
     private volatile boolean closed;
-    private volatile OrtSession.RunOptions currentRunOptions;
+    private final Object runOptionsLock = new Object();
+    /** The options of the UNet call in flight (guarded by runOptionsLock), to interrupt it. */
+    private OrtSession.RunOptions currentRunOptions;
     private volatile List<Active> currentBatch = List.of();
 
     private final AtomicLong unetCalls = new AtomicLong();
@@ -243,10 +245,13 @@ public final class UnetEngine implements AutoCloseable {
         if (unet.scalarTimestep()) timesteps[0] = (float) first.currentTimestep();
 
         float[] output;
-        try (OrtSession.RunOptions runOptions = new OrtSession.RunOptions()) {
+        OrtSession.RunOptions runOptions = new OrtSession.RunOptions();
+        synchronized (runOptionsLock) {
             currentRunOptions = runOptions;
             currentBatch = batch;
-            lastBatchRows = rows;
+        }
+        lastBatchRows = rows;
+        try {
             output = unet.predict(sample, new long[]{rows, unet.inChannels(), job.latentHeight(), job.latentWidth()},
                     timesteps, hidden, new long[]{rows, job.sequenceLength(), unet.crossAttentionDim()}, runOptions);
         } catch (OrtException e) {
@@ -255,7 +260,11 @@ public final class UnetEngine implements AutoCloseable {
             }
             throw e;
         } finally {
-            currentRunOptions = null;
+            // Cancellation sets the terminate flag from another thread: the native options must not be freed under it.
+            synchronized (runOptionsLock) {
+                currentRunOptions = null;
+            }
+            runOptions.close();
         }
         unetCalls.incrementAndGet();
         offset = 0;
@@ -292,12 +301,14 @@ public final class UnetEngine implements AutoCloseable {
     }
 
     private void interruptIfAllCancelled() {
-        OrtSession.RunOptions options = currentRunOptions;
-        if (options != null && currentBatch.stream().allMatch(a -> a.cancelled)) {
-            try {
-                options.setTerminate(true);
-            } catch (OrtException e) {
-                LOG.warn("could not interrupt the running UNet call", e);
+        synchronized (runOptionsLock) {
+            OrtSession.RunOptions options = currentRunOptions;
+            if (options != null && currentBatch.stream().allMatch(a -> a.cancelled)) {
+                try {
+                    options.setTerminate(true);
+                } catch (OrtException e) {
+                    LOG.warn("could not interrupt the running UNet call", e);
+                }
             }
         }
         lock.lock();
