@@ -1,0 +1,243 @@
+package dev.sdmesh.orchestrator.rest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sdmesh.proto.v1.GenerationRequest;
+import dev.sdmesh.proto.v1.ImageGenerationGrpc;
+import dev.sdmesh.runtime.grpc.GrpcErrors;
+import dev.sdmesh.testkit.KafkaTestResource;
+import dev.sdmesh.testkit.S3TestResource;
+import grpc.health.v1.HealthGrpc;
+import grpc.health.v1.HealthOuterClass.HealthCheckRequest;
+import grpc.health.v1.HealthOuterClass.HealthCheckResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.smallrye.common.annotation.Identifier;
+import jakarta.inject.Inject;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.URL;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The orchestrator on a real Kafka broker and S3 server with every stage down (their addresses point at a closed
+ * port): validation on all three entries, DLQ and commits on the Kafka side, terminal events for requests the stages
+ * cannot serve, and readiness.
+ */
+@QuarkusTest
+@WithTestResource(KafkaTestResource.class)
+@WithTestResource(S3TestResource.class)
+class OrchestratorWithoutStagesTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    @TestHTTPResource("/")
+    URL base;
+
+    @Inject
+    @Identifier("default-kafka-broker")
+    Map<String, Object> kafka;
+
+    private HttpResponse<String> send(String method, String path, String body) throws Exception {
+        HttpRequest.Builder r = HttpRequest.newBuilder(base.toURI().resolve(path)).timeout(Duration.ofSeconds(60));
+        r = body == null ? r.method(method, HttpRequest.BodyPublishers.noBody())
+                : r.method(method, HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json");
+        return HTTP.send(r.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static JsonNode json(HttpResponse<String> response) throws Exception {
+        return JSON.readTree(response.body());
+    }
+
+    @Test
+    void restValidationAnswersAProblemNamingTheField() throws Exception {
+        HttpResponse<String> r = send("POST", "/v1/generations", "{\"requestId\":\"rest-bad\",\"width\":513}");
+        assertEquals(400, r.statusCode());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/problem+json"));
+        assertEquals("width", json(r).get("field").asText());
+        assertTrue(json(r).get("detail").asText().contains("multiple of 8"));
+
+        r = send("GET", "/v1/generations/never-seen", null);
+        assertEquals(404, r.statusCode());
+        assertEquals("not_found", json(r).get("type").asText());
+
+        r = send("POST", "/sdapi/v1/txt2img", "{\"prompt\":\"x\",\"cfg_scale\":99}");
+        assertEquals(400, r.statusCode());
+        assertEquals("cfg_scale", json(r).get("field").asText());
+    }
+
+    @Test
+    void restRequestTheStagesCannotServeEndsFailed() throws Exception {
+        String id = "rest-" + UUID.randomUUID();
+        HttpResponse<String> r = send("POST", "/v1/generations", "{\"requestId\":\"" + id + "\",\"prompt\":\"a cat\",\"steps\":2}");
+        assertEquals(202, r.statusCode(), r.body());
+        assertEquals(id, json(r).get("requestId").asText());
+        JsonNode status = null;
+        for (int i = 0; i < 100; i++) {
+            status = json(send("GET", "/v1/generations/" + id, null));
+            if (status.get("status").asText().equals("failed")) break;
+            Thread.sleep(200);
+        }
+        assertEquals("failed", status.get("status").asText(), status.toString());
+        assertEquals("unavailable", status.at("/error/code").asText());
+    }
+
+    @Test
+    void modelsComeFromTheModelsDirectory() throws Exception {
+        JsonNode models = json(send("GET", "/v1/models", null));
+        assertEquals("model", models.get("default").asText());
+        assertEquals(64, models.at("/models/0/defaultSize").asInt(), "reference UNet sample_size 8 * 8");
+        assertEquals("PNDMScheduler", models.at("/models/0/scheduler").asText());
+        JsonNode a1111 = json(send("GET", "/sdapi/v1/sd-models", null));
+        assertEquals("model", a1111.get(0).get("model_name").asText());
+    }
+
+    @Test
+    void grpcValidationIsInvalidArgumentWithTheField() throws Exception {
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", base.getPort()).usePlaintext().build();
+        try {
+            awaitServing(channel);
+            StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> ImageGenerationGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(30, TimeUnit.SECONDS)
+                    .generate(GenerationRequest.newBuilder().setRequestId("grpc-bad").setSteps(500).build()));
+            assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+            assertEquals("steps", GrpcErrors.violatedField(e));
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    @Test
+    void readinessReportsStorageKafkaAndEachStage() throws Exception {
+        HttpResponse<String> r = send("GET", "/q/health/ready", null);
+        assertEquals(503, r.statusCode(), "stages are down");
+        Map<String, String> checks = new HashMap<>();
+        json(r).get("checks").forEach(c -> checks.put(c.get("name").asText(), c.get("status").asText()));
+        assertEquals("UP", checks.get("storage"), r.body());
+        assertEquals("DOWN", checks.get("sdmesh stages"), r.body());
+        assertTrue(checks.entrySet().stream().anyMatch(c -> c.getKey().toLowerCase().contains("kafka") && c.getValue().equals("UP")), r.body());
+    }
+
+    @Test
+    void kafkaPoisonRecordsGoToTheDlqAndEveryOffsetIsCommittedAfterItsTerminalEvent() throws Exception {
+        String bad = "kafka-bad-" + UUID.randomUUID();
+        String ok = "kafka-ok-" + UUID.randomUUID();
+        String notJson = "{\"requestId\":\"" + bad + "-raw\", broken";
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(config(Map.of(
+                "key.serializer", StringSerializer.class, "value.serializer", StringSerializer.class)))) {
+            producer.send(new ProducerRecord<>("sdmesh.generation.requests", "p", notJson)).get(30, TimeUnit.SECONDS);
+            producer.send(new ProducerRecord<>("sdmesh.generation.requests", "p", "{\"requestId\":\"" + bad + "\",\"steps\":999}")).get(30, TimeUnit.SECONDS);
+            producer.send(new ProducerRecord<>("sdmesh.generation.requests", "p", "{\"requestId\":\"" + ok + "\",\"steps\":2}")).get(30, TimeUnit.SECONDS);
+        }
+
+        List<ConsumerRecord<String, String>> dlq = consume("sdmesh.generation.requests.dlq",
+                records -> records.stream().anyMatch(r -> r.value().contains(bad + "\"")) && records.stream().anyMatch(r -> r.value().equals(notJson)));
+        ConsumerRecord<String, String> invalid = dlq.stream().filter(r -> r.value().contains(bad + "\"")).findFirst().orElseThrow();
+        assertEquals("steps", header(invalid, "dead-letter-field"));
+        assertTrue(header(invalid, "dead-letter-reason").contains("[1, 150]"));
+        assertEquals("sdmesh.generation.requests", header(invalid, "dead-letter-topic"));
+
+        List<ConsumerRecord<String, String>> events = consume("sdmesh.generation.events", records ->
+                records.stream().anyMatch(r -> r.key().equals(ok) && r.value().contains("\"failed\""))
+                        && records.stream().anyMatch(r -> r.key().equals(bad)));
+        JsonNode badEvent = JSON.readTree(events.stream().filter(r -> r.key().equals(bad)).findFirst().orElseThrow().value());
+        assertEquals("failed", badEvent.get("type").asText());
+        assertEquals("steps", badEvent.at("/error/field").asText());
+        assertTrue(events.stream().anyMatch(r -> r.key().equals(bad + "-raw")), "a requestId read from broken JSON still gets its failed event");
+        List<String> okTypes = new ArrayList<>();
+        for (ConsumerRecord<String, String> r : events) {
+            if (r.key().equals(ok)) okTypes.add(JSON.readTree(r.value()).get("type").asText());
+        }
+        assertEquals(List.of("accepted", "failed"), okTypes);
+
+        // Every record reached its terminal event, so the group's commits reach the end of every partition.
+        try (Admin admin = Admin.create(config(Map.of()))) {
+            Map<TopicPartition, Long> ends = new HashMap<>();
+            for (int p = 0; p < 3; p++) ends.put(new TopicPartition("sdmesh.generation.requests", p), 0L);
+            ListOffsetsResult latest = admin.listOffsets(ends.keySet().stream().collect(Collectors.toMap(tp -> tp, tp -> OffsetSpec.latest())));
+            for (TopicPartition tp : ends.keySet()) ends.put(tp, latest.partitionResult(tp).get(30, TimeUnit.SECONDS).offset());
+            Map<TopicPartition, OffsetAndMetadata> committed = Map.of();
+            for (int i = 0; i < 100; i++) {
+                committed = admin.listConsumerGroupOffsets("sdmesh-orchestrator").partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+                Map<TopicPartition, OffsetAndMetadata> c = committed;
+                if (ends.entrySet().stream().allMatch(e -> e.getValue() == 0 || (c.get(e.getKey()) != null && c.get(e.getKey()).offset() == e.getValue()))) break;
+                Thread.sleep(200);
+            }
+            for (Map.Entry<TopicPartition, Long> e : ends.entrySet()) {
+                if (e.getValue() == 0) continue;
+                assertEquals(e.getValue(), committed.get(e.getKey()).offset(), "committed offset of " + e.getKey());
+            }
+        }
+    }
+
+    private static void awaitServing(ManagedChannel channel) throws InterruptedException {
+        var health = HealthGrpc.newBlockingStub(channel);
+        for (int i = 0; i < 100; i++) {
+            try {
+                if (health.withDeadlineAfter(5, TimeUnit.SECONDS).check(HealthCheckRequest.getDefaultInstance()).getStatus()
+                        == HealthCheckResponse.ServingStatus.SERVING) return;
+            } catch (StatusRuntimeException e) {
+                // not serving yet
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    private Map<String, Object> config(Map<String, Object> extra) {
+        Map<String, Object> c = new HashMap<>(kafka);
+        c.putAll(extra);
+        return c;
+    }
+
+    private List<ConsumerRecord<String, String>> consume(String topic, Predicate<List<ConsumerRecord<String, String>>> enough) {
+        List<ConsumerRecord<String, String>> records = new ArrayList<>();
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(config(Map.of(
+                "group.id", "test-" + UUID.randomUUID(), "auto.offset.reset", "earliest",
+                "key.deserializer", StringDeserializer.class, "value.deserializer", StringDeserializer.class)))) {
+            consumer.subscribe(List.of(topic));
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!enough.test(records) && System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+            }
+        }
+        assertTrue(enough.test(records), "records on " + topic + ": " + records.stream().map(ConsumerRecord::value).toList());
+        return records;
+    }
+
+    private static String header(ConsumerRecord<String, String> record, String name) {
+        return new String(record.headers().lastHeader(name).value(), StandardCharsets.UTF_8);
+    }
+}
