@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "sdmesh", mixinStandardHelpOptions = true, version = "sdmesh 0.1.0",
         description = "Stable Diffusion serving mesh: local mesh launcher and client.",
         subcommands = {UpCommand.class, DownCommand.class, StatusCommand.class, LogsCommand.class,
-                GenerateCommand.class, DemoCommand.class, ModelsCommand.class})
+                GenerateCommand.class, DemoCommand.class, ModelsCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
 
     @Override
