@@ -42,6 +42,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -149,6 +150,24 @@ class EndToEndTest {
         JsonNode info = JSON.readTree(body.get("info").asText());
         assertEquals(3, info.get("seed").asLong());
         assertTrue(info.at("/infotexts/0").asText().contains("Sampler: Euler, CFG scale: 7.0, Seed: 3, Size: 64x64"), info.toString());
+    }
+
+    @Test
+    void a1111Img2imgEncodesTheInitImageThroughTheVae() throws Exception {
+        JsonNode txt2img = json(send("POST", "/sdapi/v1/txt2img", "{\"prompt\":\"a fox\",\"steps\":2,\"seed\":3,\"width\":64,\"height\":64}"));
+        String init = txt2img.at("/images/0").asText();
+        HttpResponse<byte[]> r = send("POST", "/sdapi/v1/img2img", "{\"init_images\":[\"" + init + "\"],\"prompt\":\"a fox\","
+                + "\"denoising_strength\":0.5,\"steps\":4,\"seed\":3,\"width\":64,\"height\":64}");
+        assertEquals(200, r.statusCode(), new String(r.body()));
+        JsonNode body = json(r);
+        byte[] png = Base64.getDecoder().decode(body.at("/images/0").asText());
+        assertPng(png);
+        assertFalse(java.util.Arrays.equals(png, Base64.getDecoder().decode(init)), "img2img changes the image");
+        JsonNode info = JSON.readTree(body.get("info").asText());
+        assertTrue(info.at("/infotexts/0").asText().contains("Denoising strength: 0.5"), info.toString());
+
+        HttpResponse<byte[]> badInit = send("POST", "/sdapi/v1/img2img", "{\"init_images\":[\"bm90IGFuIGltYWdl\"],\"steps\":2}");
+        assertTrue(badInit.statusCode() >= 400 && badInit.statusCode() < 500, new String(badInit.body()));
     }
 
     @Test
