@@ -10,6 +10,8 @@ import java.util.Map;
  * Only the fields of its {@link #type()} are set.
  *
  * @param time      epoch milliseconds when the event was made
+ * @param preview   on some progress events (when the request set previewEvery): a small base64 PNG of the current
+ *                  latents, one pixel per latent pixel
  * @param timingsMs per-stage wall time (textEncoder, vaeEncode, unet, vae, storage, total)
  */
 @JsonInclude(JsonInclude.Include.NON_EMPTY)
@@ -19,6 +21,7 @@ public record GenerationEvent(
         long time,
         Integer step,
         Integer total,
+        String preview,
         List<ImageRef> images,
         List<String> seeds,
         Map<String, Long> timingsMs,
@@ -52,31 +55,32 @@ public record GenerationEvent(
     }
 
     public static GenerationEvent accepted(String requestId, Map<String, String> metadata) {
-        return new GenerationEvent(ACCEPTED, requestId, System.currentTimeMillis(), null, null, null, null, null, null, null, metadata);
+        return new GenerationEvent(ACCEPTED, requestId, System.currentTimeMillis(), null, null, null, null, null, null, null, null, metadata);
     }
 
-    public static GenerationEvent progress(String requestId, int step, int total, Map<String, String> metadata) {
-        return new GenerationEvent(PROGRESS, requestId, System.currentTimeMillis(), step, total, null, null, null, null, null, metadata);
+    /** @param preview base64 PNG, or null */
+    public static GenerationEvent progress(String requestId, int step, int total, String preview, Map<String, String> metadata) {
+        return new GenerationEvent(PROGRESS, requestId, System.currentTimeMillis(), step, total, preview, null, null, null, null, null, metadata);
     }
 
     public static GenerationEvent completed(String requestId, List<ImageRef> images, Map<String, Long> timingsMs,
                                             String infotext, Map<String, String> metadata) {
         List<String> seeds = images.stream().map(ImageRef::seed).toList();
-        return new GenerationEvent(COMPLETED, requestId, System.currentTimeMillis(), null, null, images, seeds, timingsMs,
+        return new GenerationEvent(COMPLETED, requestId, System.currentTimeMillis(), null, null, null, images, seeds, timingsMs,
                 infotext, null, metadata);
     }
 
     public static GenerationEvent failed(String requestId, Error error, Map<String, String> metadata) {
-        return new GenerationEvent(FAILED, requestId, System.currentTimeMillis(), null, null, null, null, null, null, error, metadata);
+        return new GenerationEvent(FAILED, requestId, System.currentTimeMillis(), null, null, null, null, null, null, null, error, metadata);
     }
 
     public static GenerationEvent cancelled(String requestId, Map<String, String> metadata) {
-        return new GenerationEvent(CANCELLED, requestId, System.currentTimeMillis(), null, null, null, null, null, null, null, metadata);
+        return new GenerationEvent(CANCELLED, requestId, System.currentTimeMillis(), null, null, null, null, null, null, null, null, metadata);
     }
 
     /** The same event with a fresh time, for re-emitting a redelivered request's terminal event. */
     public GenerationEvent reemitted() {
-        return new GenerationEvent(type, requestId, System.currentTimeMillis(), step, total, images, seeds, timingsMs,
+        return new GenerationEvent(type, requestId, System.currentTimeMillis(), step, total, preview, images, seeds, timingsMs,
                 infotext, error, metadata);
     }
 }

@@ -6,7 +6,7 @@ import dev.sdmesh.orchestrator.api.GenerationRequest;
 import dev.sdmesh.proto.v1.DataType;
 import dev.sdmesh.proto.v1.DecodeRequest;
 import dev.sdmesh.proto.v1.DecodeResponse;
-import dev.sdmesh.proto.v1.DenoiseProgress;
+import dev.sdmesh.proto.v1.DenoiseEvent;
 import dev.sdmesh.proto.v1.DenoiseRequest;
 import dev.sdmesh.proto.v1.DenoiseResult;
 import dev.sdmesh.proto.v1.EncodeRequest;
@@ -58,7 +58,7 @@ public final class GenerationPipeline {
     }
 
     /** Runs the generation and returns its {@code completed} event. */
-    public GenerationEvent run(ResolvedRequest r, StageContext context, Consumer<DenoiseProgress> progress) {
+    public GenerationEvent run(ResolvedRequest r, StageContext context, Consumer<DenoiseEvent> updates) {
         Instant started = Instant.now();
         Map<String, Long> timings = new LinkedHashMap<>();
         GenerationRequest request = r.request();
@@ -98,7 +98,7 @@ public final class GenerationPipeline {
             if (encoded.hasMask()) denoise.setMask(encoded.getMask());
             if (encoded.hasMaskedImageLatents()) denoise.setMaskedImageLatents(encoded.getMaskedImageLatents());
         }
-        DenoiseResult latents = timed("unet", timings, () -> stages.denoise(denoise.build(), context, progress));
+        DenoiseResult latents = timed("unet", timings, () -> stages.denoise(denoise.build(), context, updates));
         context.cancellation().throwIfCancelled();
 
         // The sampler the infotext names is the one the request asked for (an A1111 name stays an A1111 name).

@@ -3,6 +3,7 @@ package dev.sdmesh.orchestrator.pipeline;
 import dev.sdmesh.orchestrator.api.GenerationEvent;
 import dev.sdmesh.orchestrator.api.GenerationRequest;
 import dev.sdmesh.orchestrator.api.GenerationStatus;
+import dev.sdmesh.proto.v1.DenoiseEvent;
 import dev.sdmesh.runtime.grpc.GrpcErrors;
 import dev.sdmesh.runtime.grpc.InvalidFieldException;
 import dev.sdmesh.runtime.model.ModelException;
@@ -10,6 +11,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import org.jboss.logging.Logger;
 
+import java.util.Base64;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -144,6 +146,8 @@ public final class Generations implements AutoCloseable {
         final long order;
         final CompletableFuture<GenerationEvent> terminal = new CompletableFuture<>();
         private long lastProgress;
+        private int lastStep;
+        private int total;
 
         Job(ResolvedRequest request, String traceparent, int priority, long order) {
             this.request = request;
@@ -167,7 +171,7 @@ public final class Generations implements AutoCloseable {
             GenerationEvent end;
             try {
                 context.cancellation().throwIfCancelled();
-                end = pipeline.run(request, context, p -> progress(p.getStep(), p.getTotal()));
+                end = pipeline.run(request, context, this::update);
             } catch (RuntimeException e) {
                 end = terminalFor(r, e, context.cancellation().isCancelled());
             } finally {
@@ -188,11 +192,20 @@ public final class Generations implements AutoCloseable {
             else terminal.completeExceptionally(unpublished);
         }
 
-        private void progress(int step, int total) {
-            long now = System.currentTimeMillis();
-            if (step < total && now - lastProgress < settings.progressIntervalMs()) return;
-            lastProgress = now;
-            emit(GenerationEvent.progress(request.request().requestId(), step, total, request.request().metadata()),
+        /** Progress is rate-limited (the last step always goes out); every preview goes out, on a progress event. */
+        private void update(DenoiseEvent event) {
+            String preview = null;
+            if (event.hasPreview()) {
+                preview = Base64.getEncoder().encodeToString(event.getPreview().getPng().toByteArray());
+                lastStep = event.getPreview().getStep();
+            } else {
+                lastStep = event.getProgress().getStep();
+                total = event.getProgress().getTotal();
+                long now = System.currentTimeMillis();
+                if (lastStep < total && now - lastProgress < settings.progressIntervalMs()) return;
+                lastProgress = now;
+            }
+            emit(GenerationEvent.progress(request.request().requestId(), lastStep, total, preview, request.request().metadata()),
                     context.traceparent());
         }
     }

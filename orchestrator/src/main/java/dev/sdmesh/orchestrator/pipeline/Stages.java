@@ -2,7 +2,7 @@ package dev.sdmesh.orchestrator.pipeline;
 
 import dev.sdmesh.proto.v1.DecodeRequest;
 import dev.sdmesh.proto.v1.DecodeResponse;
-import dev.sdmesh.proto.v1.DenoiseProgress;
+import dev.sdmesh.proto.v1.DenoiseEvent;
 import dev.sdmesh.proto.v1.DenoiseRequest;
 import dev.sdmesh.proto.v1.DenoiseResult;
 import dev.sdmesh.proto.v1.EncodeRequest;
@@ -26,8 +26,8 @@ public interface Stages {
 
     VaeEncodeResponse encodeImage(VaeEncodeRequest request, StageContext context);
 
-    /** Runs the denoising loop, reporting each progress event; returns the final latents. Stops when cancelled. */
-    DenoiseResult denoise(DenoiseRequest request, StageContext context, Consumer<DenoiseProgress> progress);
+    /** Runs the denoising loop, passing on its progress and preview events; returns the final latents. Stops when cancelled. */
+    DenoiseResult denoise(DenoiseRequest request, StageContext context, Consumer<DenoiseEvent> updates);
 
     DecodeResponse decode(DecodeRequest request, StageContext context);
 

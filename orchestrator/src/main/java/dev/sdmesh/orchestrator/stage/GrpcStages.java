@@ -5,7 +5,6 @@ import dev.sdmesh.orchestrator.pipeline.Stages;
 import dev.sdmesh.proto.v1.DecodeRequest;
 import dev.sdmesh.proto.v1.DecodeResponse;
 import dev.sdmesh.proto.v1.DenoiseEvent;
-import dev.sdmesh.proto.v1.DenoiseProgress;
 import dev.sdmesh.proto.v1.DenoiseRequest;
 import dev.sdmesh.proto.v1.DenoiseResult;
 import dev.sdmesh.proto.v1.DenoiserGrpc;
@@ -89,7 +88,7 @@ public final class GrpcStages implements Stages, AutoCloseable {
      * cancels the call on the UNet service (it stops between steps).
      */
     @Override
-    public DenoiseResult denoise(DenoiseRequest request, StageContext context, Consumer<DenoiseProgress> progress) {
+    public DenoiseResult denoise(DenoiseRequest request, StageContext context, Consumer<DenoiseEvent> updates) {
         return unet.call(ch -> {
             Context.CancellableContext call = Context.current().withCancellation();
             Runnable unregister = context.cancellation().onCancel(() -> call.cancel(new CancellationException("generation cancelled")));
@@ -103,10 +102,10 @@ public final class GrpcStages implements Stages, AutoCloseable {
                     while (events.hasNext()) {
                         DenoiseEvent event = events.next();
                         switch (event.getEventCase()) {
-                            case PROGRESS -> progress.accept(event.getProgress());
+                            case PROGRESS, PREVIEW -> updates.accept(event);
                             case RESULT -> result = event.getResult();
                             default -> {
-                                // previews are not forwarded: events carry no image data
+                                // an event type newer than this client: nothing to pass on
                             }
                         }
                     }

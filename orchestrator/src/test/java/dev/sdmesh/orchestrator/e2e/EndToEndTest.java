@@ -77,6 +77,14 @@ class EndToEndTest {
         return HTTP.send(r.build(), HttpResponse.BodyHandlers.ofByteArray());
     }
 
+    private static JsonNode readJson(String text) {
+        try {
+            return JSON.readTree(text);
+        } catch (java.io.IOException e) {
+            throw new AssertionError("not JSON: " + text, e);
+        }
+    }
+
     private static JsonNode json(HttpResponse<byte[]> r) throws Exception {
         return JSON.readTree(r.body());
     }
@@ -211,14 +219,18 @@ class EndToEndTest {
     }
 
     @Test
-    void serverSentEventsEndWithTheTerminalEvent() throws Exception {
+    void serverSentEventsCarryPreviewsAndEndWithTheTerminalEvent() throws Exception {
         String id = "e2e-sse-" + UUID.randomUUID();
-        send("POST", "/v1/generations", "{\"requestId\":\"" + id + "\",\"steps\":2}");
+        send("POST", "/v1/generations", "{\"requestId\":\"" + id + "\",\"steps\":4,\"previewEvery\":2}");
         HttpResponse<java.util.stream.Stream<String>> sse = HTTP.send(HttpRequest.newBuilder(
                 base.toURI().resolve("/v1/generations/" + id + "/events")).timeout(Duration.ofMinutes(3)).build(),
                 HttpResponse.BodyHandlers.ofLines());
         List<String> data = sse.body().filter(l -> l.startsWith("data:")).toList();
         assertTrue(data.get(data.size() - 1).contains("\"completed\""), data.toString());
+        JsonNode preview = data.stream().map(l -> readJson(l.substring("data:".length())))
+                .filter(e -> e.has("preview")).findFirst().orElseThrow(() -> new AssertionError("no preview in " + data));
+        assertEquals("progress", preview.get("type").asText());
+        assertPng(Base64.getDecoder().decode(preview.get("preview").asText()));
     }
 
     @Test

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import dev.sdmesh.proto.v1.DataType;
 import dev.sdmesh.proto.v1.DecodeRequest;
 import dev.sdmesh.proto.v1.DecodeResponse;
+import dev.sdmesh.proto.v1.DenoiseEvent;
 import dev.sdmesh.proto.v1.DenoiseProgress;
 import dev.sdmesh.proto.v1.DenoiseRequest;
 import dev.sdmesh.proto.v1.DenoiseResult;
@@ -73,14 +74,14 @@ class FakeStages implements Stages {
     }
 
     @Override
-    public DenoiseResult denoise(DenoiseRequest request, StageContext context, Consumer<DenoiseProgress> progress) {
+    public DenoiseResult denoise(DenoiseRequest request, StageContext context, Consumer<DenoiseEvent> updates) {
         calls.add(request);
         denoiseStarted.countDown();
         if (denoiseFailure != null) throw denoiseFailure;
         CountDownLatch cancelled = new CountDownLatch(1);
         context.cancellation().onCancel(cancelled::countDown);
         for (int step = 1; step <= request.getSteps(); step++) {
-            progress.accept(DenoiseProgress.newBuilder().setStep(step).setTotal(request.getSteps()).build());
+            updates.accept(DenoiseEvent.newBuilder().setProgress(DenoiseProgress.newBuilder().setStep(step).setTotal(request.getSteps())).build());
         }
         if (holdDenoise) {
             try {
