@@ -27,16 +27,18 @@ public final class OnnxModel implements AutoCloseable {
     private final OrtSession session;
     private final OrtSession.SessionOptions options;
     private final Path file;
+    private final Path loadedFrom;
     private final ExecutionProvider provider;
     private final Map<String, TensorInfo> inputs = new LinkedHashMap<>();
     private final Map<String, TensorInfo> outputs = new LinkedHashMap<>();
 
     OnnxModel(OrtEnvironment environment, OrtSession session, OrtSession.SessionOptions options, Path file,
-              ExecutionProvider provider) throws OrtException {
+              Path loadedFrom, ExecutionProvider provider) throws OrtException {
         this.environment = environment;
         this.session = session;
         this.options = options;
         this.file = file;
+        this.loadedFrom = loadedFrom;
         this.provider = provider;
         collect(session.getInputInfo(), inputs);
         collect(session.getOutputInfo(), outputs);
@@ -59,8 +61,14 @@ public final class OnnxModel implements AutoCloseable {
         return environment;
     }
 
+    /** The model's {@code model.onnx}. */
     public Path file() {
         return file;
+    }
+
+    /** The graph the session was built from: {@link #file()}, or its optimised copy in the cache. */
+    public Path loadedFrom() {
+        return loadedFrom;
     }
 
     public ExecutionProvider provider() {
@@ -245,6 +253,7 @@ public final class OnnxModel implements AutoCloseable {
 
     @Override
     public String toString() {
-        return file + " on " + provider + " inputs=" + inputs.keySet() + " outputs=" + outputs.keySet();
+        return file + (loadedFrom.equals(file) ? "" : " (optimised copy " + loadedFrom + ")") + " on " + provider
+                + " inputs=" + inputs.keySet() + " outputs=" + outputs.keySet();
     }
 }

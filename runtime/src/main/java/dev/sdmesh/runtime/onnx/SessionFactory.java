@@ -20,10 +20,15 @@ public final class SessionFactory {
 
     private final OrtEnvironment environment = OrtEnvironment.getEnvironment();
     private final SessionSettings settings;
+    private final OrtSession.SessionOptions.OptLevel optimizationLevel;
+    private final OptimizedModelCache cache;
     private volatile ExecutionProvider resolvedProvider;
 
     public SessionFactory(SessionSettings settings) {
         this.settings = settings;
+        this.optimizationLevel = optimizationLevel(settings.optimizationLevel());
+        this.cache = settings.optimizedModelCache() == null ? null
+                : new OptimizedModelCache(settings.optimizedModelCache(), environment.getVersion());
     }
 
     public OrtEnvironment environment() {
@@ -39,31 +44,73 @@ public final class SessionFactory {
         return resolvedProvider != null ? resolvedProvider : settings.provider();
     }
 
-    /** Opens {@code model.onnx}; external weights ({@code model.onnx_data}) are found beside it by ORT. */
+    /**
+     * Opens {@code model.onnx}; external weights ({@code model.onnx_data}) are found beside it by ORT. With an
+     * optimised-model cache configured, a fresh cached graph is loaded instead, and a missing or stale one is written
+     * while the source loads (see {@link OptimizedModelCache}).
+     */
     public OnnxModel open(Path onnxFile) {
         if (!Files.isRegularFile(onnxFile)) {
             throw new ModelException(ModelException.Kind.BROKEN, "no ONNX file at " + onnxFile);
         }
         try {
-            OrtSession.SessionOptions options = options(onnxFile);
-            OrtSession session = environment.createSession(onnxFile.toString(), options);
-            return new OnnxModel(environment, session, options, onnxFile, provider());
+            // Options first: they resolve "auto", and the cache entry is per resolved provider.
+            OrtSession.SessionOptions options = options();
+            OptimizedModelCache.Entry cached = cache == null ? null : cache.entry(onnxFile, provider(), optimizationLevel);
+            if (cached != null && cached.isFresh()) {
+                try {
+                    // Already optimised: optimising again would only cost start-up time.
+                    return load(options, onnxFile, cached.file(), OrtSession.SessionOptions.OptLevel.NO_OPT, null);
+                } catch (OrtException e) {
+                    LOG.warnf("%s: cached optimised graph %s does not load (%s); rebuilding it", onnxFile,
+                            cached.file(), e.getMessage());
+                    options = options();
+                }
+            }
+            if (cached == null) return load(options, onnxFile, onnxFile, optimizationLevel, null);
+            Path partial = cached.startWrite();
+            try {
+                OnnxModel model = load(options, onnxFile, onnxFile, optimizationLevel, partial);
+                cached.finishWrite(partial);
+                return model;
+            } finally {
+                Files.deleteIfExists(partial);
+            }
         } catch (OrtException e) {
             throw new ModelException(ModelException.Kind.BROKEN,
                     "cannot load ONNX model " + onnxFile + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new ModelException(ModelException.Kind.BROKEN,
+                    "cannot use the optimised-model cache for " + onnxFile + ": " + e.getMessage(), e);
         }
     }
 
-    private OrtSession.SessionOptions options(Path onnxFile) throws OrtException {
-        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-        if (settings.intraOpThreads() > 0) options.setIntraOpNumThreads(settings.intraOpThreads());
-        if (settings.interOpThreads() > 0) options.setInterOpNumThreads(settings.interOpThreads());
-        options.setOptimizationLevel(optimizationLevel(settings.optimizationLevel()));
-        if (settings.optimizedModelCache() != null) {
-            options.setOptimizedModelFilePath(cachePath(onnxFile).toString());
+    /** A session on {@code graph} (the source or its cached optimised copy); the options are closed if it fails. */
+    private OnnxModel load(OrtSession.SessionOptions options, Path onnxFile, Path graph,
+                           OrtSession.SessionOptions.OptLevel level, Path writeOptimizedTo) throws OrtException {
+        try {
+            options.setOptimizationLevel(level);
+            if (writeOptimizedTo != null) options.setOptimizedModelFilePath(writeOptimizedTo.toString());
+            OrtSession session = environment.createSession(graph.toString(), options);
+            return new OnnxModel(environment, session, options, onnxFile, graph, provider());
+        } catch (OrtException | RuntimeException e) {
+            options.close();
+            throw e;
         }
-        addProvider(options);
-        return options;
+    }
+
+    /** Threads and provider; the optimisation level depends on which graph is loaded. */
+    private OrtSession.SessionOptions options() throws OrtException {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        try {
+            if (settings.intraOpThreads() > 0) options.setIntraOpNumThreads(settings.intraOpThreads());
+            if (settings.interOpThreads() > 0) options.setInterOpNumThreads(settings.interOpThreads());
+            addProvider(options);
+            return options;
+        } catch (OrtException | RuntimeException e) {
+            options.close();
+            throw e;
+        }
     }
 
     private void addProvider(OrtSession.SessionOptions options) throws OrtException {
@@ -86,18 +133,6 @@ public final class SessionFactory {
                 }
             }
         }
-    }
-
-    private Path cachePath(Path onnxFile) {
-        try {
-            Files.createDirectories(settings.optimizedModelCache());
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot create optimised-model cache " + settings.optimizedModelCache(), e);
-        }
-        // One cached graph per source file and provider: a CUDA-optimised graph does not run on CPU.
-        String name = onnxFile.toAbsolutePath().normalize().toString().replaceAll("[^A-Za-z0-9._-]", "_")
-                + "." + settings.provider().toString().replace(':', '-') + ".ort.onnx";
-        return settings.optimizedModelCache().resolve(name);
     }
 
     private static OrtSession.SessionOptions.OptLevel optimizationLevel(String level) {

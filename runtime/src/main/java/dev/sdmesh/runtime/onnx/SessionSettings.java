@@ -9,7 +9,9 @@ import java.nio.file.Path;
  * @param intraOpThreads      threads inside one operator; 0 = ORT's default (one per core)
  * @param interOpThreads      threads across operators; 0 = ORT's default
  * @param optimizationLevel   {@code all}, {@code extended}, {@code basic} or {@code none}
- * @param optimizedModelCache folder where each optimised graph is written once and reused; null = none
+ * @param optimizedModelCache folder where ORT's optimised copy of each graph is written on the first load and loaded
+ *                            instead of the source while it is newer (models with external weights excepted);
+ *                            null = no cache
  */
 public record SessionSettings(ExecutionProvider provider, int intraOpThreads, int interOpThreads,
                               String optimizationLevel, Path optimizedModelCache) {
