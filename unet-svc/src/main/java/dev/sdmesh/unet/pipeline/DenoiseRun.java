@@ -177,7 +177,8 @@ public final class DenoiseRun {
                 noisePred[i] = u + g * (c - u);
             }
             if (job.guidanceRescale() > 0) {
-                rescaleNoiseCfg(noisePred, Arrays.copyOfRange(unetOutput, start + n, start + 2 * n), job.guidanceRescale());
+                rescaleNoiseCfg(noisePred, Arrays.copyOfRange(unetOutput, start + n, start + 2 * n), job.guidanceRescale(),
+                        job.batch());
             }
         } else {
             noisePred = Arrays.copyOfRange(unetOutput, start, start + n);
@@ -209,13 +210,17 @@ public final class DenoiseRun {
         }
     }
 
-    /** diffusers' rescale_noise_cfg (Lin et al., section 3.4), per image. */
-    private void rescaleNoiseCfg(float[] noiseCfg, float[] noiseText, float rescale) {
-        for (int b = 0; b < job.batch(); b++) {
-            int from = b * latentSize;
-            double stdText = std(noiseText, from, latentSize);
-            double stdCfg = std(noiseCfg, from, latentSize);
-            for (int i = from; i < from + latentSize; i++) {
+    /**
+     * diffusers' rescale_noise_cfg (Lin et al., section 3.4): each image's guided prediction is scaled to the standard
+     * deviation of its text prediction (over all of the image's channels and pixels), then mixed with the unscaled one.
+     */
+    static void rescaleNoiseCfg(float[] noiseCfg, float[] noiseText, float rescale, int images) {
+        int imageSize = noiseCfg.length / images;
+        for (int b = 0; b < images; b++) {
+            int from = b * imageSize;
+            double stdText = std(noiseText, from, imageSize);
+            double stdCfg = std(noiseCfg, from, imageSize);
+            for (int i = from; i < from + imageSize; i++) {
                 float rescaled = (float) (noiseCfg[i] * (stdText / stdCfg));
                 noiseCfg[i] = rescale * rescaled + (1 - rescale) * noiseCfg[i];
             }

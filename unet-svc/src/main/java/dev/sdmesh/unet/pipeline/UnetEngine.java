@@ -36,6 +36,10 @@ public final class UnetEngine implements AutoCloseable {
     /** The options of the UNet call in flight (guarded by runOptionsLock), to interrupt it. */
     private OrtSession.RunOptions currentRunOptions;
     private volatile List<Active> currentBatch = List.of();
+    /** UNet inputs of the latest call, reused by the worker thread while the batch shape does not change. */
+    private float[] sampleBuffer;
+    private float[] hiddenBuffer;
+    private float[] timestepBuffer;
 
     private final AtomicLong unetCalls = new AtomicLong();
     private final AtomicLong stepsDone = new AtomicLong();
@@ -224,9 +228,9 @@ public final class UnetEngine implements AutoCloseable {
         DenoiseJob job = first.job();
         int rows = batch.stream().mapToInt(a -> a.run.unetRows()).sum();
         int plane = job.latentHeight() * job.latentWidth();
-        float[] sample = new float[rows * unet.inChannels() * plane];
-        float[] hidden = new float[rows * job.sequenceLength() * unet.crossAttentionDim()];
-        float[] timesteps = new float[unet.scalarTimestep() ? 1 : rows];
+        float[] sample = sampleBuffer = sized(sampleBuffer, rows * unet.inChannels() * plane);
+        float[] hidden = hiddenBuffer = sized(hiddenBuffer, rows * job.sequenceLength() * unet.crossAttentionDim());
+        float[] timesteps = timestepBuffer = sized(timestepBuffer, unet.scalarTimestep() ? 1 : rows);
         int offset = 0;
         List<Active> prepared = new ArrayList<>();
         for (Active a : batch) {
@@ -275,6 +279,14 @@ public final class UnetEngine implements AutoCloseable {
         }
         currentBatch = List.of();
         activeCount = active.size();
+    }
+
+    /**
+     * The buffer again while the batch shape stays the same. Every prepared run overwrites all of its rows; rows of a
+     * run that failed to write its input keep stale values, but that run's output rows are discarded.
+     */
+    private static float[] sized(float[] buffer, int length) {
+        return buffer != null && buffer.length == length ? buffer : new float[length];
     }
 
     private void advance(Active a, float[] output, int rowOffset) {

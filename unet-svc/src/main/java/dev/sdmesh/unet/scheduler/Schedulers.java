@@ -26,6 +26,8 @@ public final class Schedulers {
     public record Alias(String name, String className, Map<String, Object> settings) {
     }
 
+    private static final String KARRAS_SIGMAS = "use_karras_sigmas";
+    private static final String ALGORITHM_TYPE = "algorithm_type";
     private static final Map<String, Entry> CLASSES = new LinkedHashMap<>();
     private static final Map<String, Alias> ALIASES = new LinkedHashMap<>();
     /** Every key any diffusers scheduler config can hold; others are errors, these are ignored where foreign. */
@@ -50,8 +52,11 @@ public final class Schedulers {
         // Keys the config files carry that are not __init__ arguments.
         ALL_CONFIG_KEYS.addAll(Set.of("_class_name", "_diffusers_version", "skip_prk_steps"));
 
-        Map<String, Object> karras = Map.of("use_karras_sigmas", true);
-        Map<String, Object> sde = Map.of("algorithm_type", "sde-dpmsolver++");
+        Map<String, Object> karras = Map.of(KARRAS_SIGMAS, true);
+        Map<String, Object> ode = Map.of(ALGORITHM_TYPE, "dpmsolver++");
+        Map<String, Object> odeKarras = Map.of(ALGORITHM_TYPE, "dpmsolver++", KARRAS_SIGMAS, true);
+        Map<String, Object> sde = Map.of(ALGORITHM_TYPE, "sde-dpmsolver++");
+        Map<String, Object> sdeKarras = Map.of(ALGORITHM_TYPE, "sde-dpmsolver++", KARRAS_SIGMAS, true);
         alias("Euler", "EulerDiscreteScheduler", Map.of());
         alias("Euler a", "EulerAncestralDiscreteScheduler", Map.of());
         alias("LMS", "LMSDiscreteScheduler", Map.of());
@@ -61,19 +66,19 @@ public final class Schedulers {
         alias("DPM2 Karras", "KDPM2DiscreteScheduler", karras);
         alias("DPM2 a", "KDPM2AncestralDiscreteScheduler", Map.of());
         alias("DPM2 a Karras", "KDPM2AncestralDiscreteScheduler", karras);
-        alias("DPM++ 2M", "DPMSolverMultistepScheduler", Map.of());
-        alias("DPM++ 2M Karras", "DPMSolverMultistepScheduler", karras);
+        alias("DPM++ 2M", "DPMSolverMultistepScheduler", ode);
+        alias("DPM++ 2M Karras", "DPMSolverMultistepScheduler", odeKarras);
         alias("DPM++ 2M SDE", "DPMSolverMultistepScheduler", sde);
-        alias("DPM++ 2M SDE Karras", "DPMSolverMultistepScheduler", Map.of("algorithm_type", "sde-dpmsolver++", "use_karras_sigmas", true));
-        alias("DPM++ 2S a", "DPMSolverSinglestepScheduler", Map.of());
-        alias("DPM++ 2S a Karras", "DPMSolverSinglestepScheduler", karras);
+        alias("DPM++ 2M SDE Karras", "DPMSolverMultistepScheduler", sdeKarras);
+        alias("DPM++ 2S a", "DPMSolverSinglestepScheduler", ode);
+        alias("DPM++ 2S a Karras", "DPMSolverSinglestepScheduler", odeKarras);
         alias("DPM++ SDE", "DPMSolverSDEScheduler", Map.of());
         alias("DPM++ SDE Karras", "DPMSolverSDEScheduler", karras);
         alias("DDIM", "DDIMScheduler", Map.of());
         alias("PLMS", "PNDMScheduler", Map.of());
         alias("DDPM", "DDPMScheduler", Map.of());
         alias("UniPC", "UniPCMultistepScheduler", Map.of());
-        alias("DEIS", "DEISMultistepScheduler", Map.of());
+        alias("DEIS", "DEISMultistepScheduler", Map.of(ALGORITHM_TYPE, "deis"));
         alias("LCM", "LCMScheduler", Map.of());
     }
 
@@ -85,8 +90,14 @@ public final class Schedulers {
         ALL_CONFIG_KEYS.addAll(keys);
     }
 
+    /**
+     * An A1111 name fixes its sigma schedule and solver variant: "DPM++ 2M" means no Karras sigmas and the ODE solver
+     * even when the model's config (or a resolved config a client sends) asks for them.
+     */
     private static void alias(String name, String className, Map<String, Object> settings) {
-        ALIASES.put(name.toLowerCase(), new Alias(name, className, settings));
+        Map<String, Object> complete = new LinkedHashMap<>(settings);
+        if (CLASSES.get(className).configKeys().contains(KARRAS_SIGMAS)) complete.putIfAbsent(KARRAS_SIGMAS, false);
+        ALIASES.put(name.toLowerCase(), new Alias(name, className, Map.copyOf(complete)));
     }
 
     public static List<Entry> classes() {

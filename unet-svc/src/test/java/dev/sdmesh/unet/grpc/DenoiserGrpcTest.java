@@ -190,30 +190,80 @@ class DenoiserGrpcTest {
 
     @Test
     void badInputNamesTheFieldAndTheLimit() {
-        assertInvalid("width", r -> r.setWidth(60));
-        assertInvalid("height", r -> r.setHeight(4096));
-        assertInvalid("steps", r -> r.setSteps(0));
-        assertInvalid("steps", r -> r.setSteps(151));
-        assertInvalid("guidance_scale", r -> r.setGuidanceScale(Float.NaN));
-        assertInvalid("guidance_scale", r -> r.setGuidanceScale(51));
-        assertInvalid("scheduler", r -> r.setScheduler("NoSuchScheduler"));
-        assertInvalid("scheduler_options.not_a_key", r -> r.putSchedulerOptions("not_a_key", "1"));
-        assertInvalid("cond_embeddings", r -> r.setCondEmbeddings(TensorCodec.floats(new float[77 * 16], 1, 77, 16)));
-        assertInvalid("uncond_embeddings", r -> r.clearUncondEmbeddings());
+        assertInvalid("width", "multiple of 8", r -> r.setWidth(60));
+        // A multiple of 8 under the 2048 hard cap, over the configured maximum.
+        assertInvalid("width", "1024", r -> r.setWidth(1032));
+        assertInvalid("height", "1024", r -> r.setHeight(4096));
+        assertInvalid("steps", "1..150", r -> r.setSteps(0));
+        assertInvalid("steps", "1..150", r -> r.setSteps(151));
+        assertInvalid("guidance_scale", "0..50", r -> r.setGuidanceScale(Float.NaN));
+        assertInvalid("guidance_scale", "0..50", r -> r.setGuidanceScale(51));
+        assertInvalid("guidance_scale", "0..50", r -> r.setGuidanceScale(-1));
+        assertInvalid("guidance_scale", "0..50", r -> r.setGuidanceScale(Float.POSITIVE_INFINITY));
+        assertInvalid("scheduler", "NoSuchScheduler", r -> r.setScheduler("NoSuchScheduler"));
+        assertInvalid("scheduler_options.not_a_key", "diffusers scheduler config key",
+                r -> r.putSchedulerOptions("not_a_key", "1"));
+        assertInvalid("cond_embeddings", "cross-attention size 32",
+                r -> r.setCondEmbeddings(TensorCodec.floats(new float[77 * 16], 1, 77, 16)));
+        assertInvalid("uncond_embeddings", "guidance_scale > 1", r -> r.clearUncondEmbeddings());
         float[] latents = new float[4 * 8 * 8];
-        assertInvalid("strength", r -> r.setInitLatents(TensorCodec.floats(latents, 1, 4, 8, 8)).setStrength(1.5f));
-        assertInvalid("mask", r -> r.setInitLatents(TensorCodec.floats(latents, 1, 4, 8, 8))
-                .setMask(TensorCodec.floats(new float[16], 1, 1, 4, 4)));
+        UnaryOperator<DenoiseRequest.Builder> img2img = r -> r.setInitLatents(TensorCodec.floats(latents, 1, 4, 8, 8));
+        assertInvalid("strength", "(0, 1]", r -> img2img.apply(r).setStrength(1.5f));
+        assertInvalid("strength", "(0, 1]", r -> img2img.apply(r).setStrength(-0.5f));
+        assertInvalid("strength", "(0, 1]", r -> img2img.apply(r).setStrength(Float.NaN));
+        assertInvalid("strength", "no denoising step", r -> img2img.apply(r).setStrength(0.01f));
+        assertInvalid("mask", "[*, 1, 8, 8]", r -> img2img.apply(r).setMask(TensorCodec.floats(new float[16], 1, 1, 4, 4)));
         // A key of another scheduler's config is ignored, as diffusers ignores it in from_config.
         assertEquals(2, run(referenceRequest().toBuilder().setSteps(2).putSchedulerOptions("solver_order", "2").build())
                 .progressEvents());
     }
 
-    private void assertInvalid(String field, UnaryOperator<DenoiseRequest.Builder> change) {
+    private void assertInvalid(String field, String limit, UnaryOperator<DenoiseRequest.Builder> change) {
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
                 () -> run(change.apply(referenceRequest().toBuilder()).build()), field);
         assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), field + ": " + e.getStatus());
         assertEquals(field, GrpcErrors.violatedField(e), e.getStatus().getDescription());
+        assertTrue(e.getStatus().getDescription().contains(limit),
+                field + " names the limit '" + limit + "': " + e.getStatus().getDescription());
+    }
+
+    @Test
+    void nonFiniteLatentsFailThatRequestAndTheServiceGoesOn() {
+        // Finite input that the UNet and the scheduler step overflow: the latents after the first call are not finite.
+        float[] huge = new float[4 * 8 * 8];
+        java.util.Arrays.fill(huge, Float.MAX_VALUE);
+        DenoiseRequest diverging = referenceRequest().toBuilder().setSteps(3)
+                .setInitialLatents(TensorCodec.floats(huge, 1, 4, 8, 8)).build();
+        StatusRuntimeException error = assertThrows(StatusRuntimeException.class, () -> run(diverging));
+        assertEquals(Status.Code.INTERNAL, error.getStatus().getCode(), error.getStatus().toString());
+        String message = error.getStatus().getDescription();
+        assertTrue(message.contains("latents became") && message.contains("at UNet call 1 of 3"), message);
+        assertEquals(0, engine.queueDepth(), "the failed run left the engine");
+
+        Outcome healthy = run(referenceRequest().toBuilder().setSteps(3).build());
+        assertEquals(3, healthy.progressEvents());
+        for (float v : healthy.latents()) assertTrue(Float.isFinite(v));
+    }
+
+    @Test
+    void guidanceUpToOneRunsOneTextPassAndIgnoresTheNegative() {
+        DenoiseRequest unguided = referenceRequest().toBuilder().setGuidanceScale(1.0f).setSteps(3).build();
+        Npy.Array cond = ReferenceData.npy(CASE + "cond_embeds.npy");
+        float[] otherNegative = cond.toFloats();
+        for (int i = 0; i < otherNegative.length; i++) otherNegative[i] = -otherNegative[i];
+
+        Outcome withReferenceNegative = run(unguided);
+        assertEquals(1, engine.lastBatchRows(), "one UNet row for one image without guidance");
+        Outcome withOtherNegative = run(unguided.toBuilder()
+                .setUncondEmbeddings(TensorCodec.floats(otherNegative, cond.shape())).build());
+        Outcome withoutNegative = run(unguided.toBuilder().clearUncondEmbeddings().build());
+        Outcome belowOne = run(unguided.toBuilder().setGuidanceScale(0.5f).build());
+        assertArrayEquals(withReferenceNegative.latents(), withOtherNegative.latents());
+        assertArrayEquals(withReferenceNegative.latents(), withoutNegative.latents());
+        assertArrayEquals(withReferenceNegative.latents(), belowOne.latents(), "any scale <= 1 is the text pass alone");
+
+        run(unguided.toBuilder().setGuidanceScale(1.5f).build());
+        assertEquals(2, engine.lastBatchRows(), "with guidance the image takes an uncond and a cond row");
     }
 
     @Test
