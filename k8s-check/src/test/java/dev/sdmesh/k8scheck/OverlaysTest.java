@@ -16,9 +16,11 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.MetricSpec;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
@@ -45,6 +47,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -65,7 +68,16 @@ class OverlaysTest {
     private static final Set<String> HEALTH_PATHS = Set.of("/q/health/live", "/q/health/ready");
     private static final Pattern SECRET_NAME = Pattern.compile("(?i).*(SECRET|PASSWORD|ACCESS_KEY|TOKEN|CREDENTIAL).*");
     private static final Pattern URL_USERINFO = Pattern.compile("://([^/@\\s]+)@");
+    private static final Pattern KUBELET_VARIABLE = Pattern.compile("\\$\\(([A-Za-z_][A-Za-z0-9_]*)\\)");
     private static final String GPU = "nvidia.com/gpu";
+    /** Built without -Pcpu and tagged {@code <version>-cuda} (docs/operations.md, "Images"); the gpu overlays run it. */
+    private static final String CUDA_TAG_SUFFIX = "-cuda";
+    /** The bucket every models-sync init container mirrors into its pod. */
+    private static final String MODELS_BUCKET = "sdmesh-models";
+    /** unet-svc's autoscaling signal as Micrometer names it in the code. */
+    private static final String UNET_QUEUE_DEPTH = "sdmesh.unet.queue.depth";
+    /** Strimzi's Kafka Exporter metric and its labels, read by the HPA alternative through prometheus-adapter. */
+    private static final String CONSUMER_LAG = "kafka_consumergroup_lag";
 
     private static final Map<String, Manifests> RENDERED = new HashMap<>();
 
@@ -75,6 +87,10 @@ class OverlaysTest {
 
     private static ServiceProperties properties(String service) {
         return ServiceProperties.load(REPO.resolve(service).resolve("src/main/resources/application.properties"));
+    }
+
+    private static MavenModule module(String service) {
+        return MavenModule.load(REPO.resolve(service).resolve("pom.xml"));
     }
 
     /** Every directory under k8s/overlays, so a new overlay is checked without touching this test. */
@@ -125,7 +141,7 @@ class OverlaysTest {
 
     @ParameterizedTest
     @MethodSource("overlays")
-    void portsProbesAndEnvironmentMatchEachServicesApplicationProperties(String name) throws IOException {
+    void portsProbesAndEnvironmentMatchEachServicesApplicationProperties(String name) {
         Manifests m = overlay(name);
         for (String service : SERVICES) {
             Deployment d = m.get(Deployment.class, service);
@@ -139,7 +155,8 @@ class OverlaysTest {
             assertNotNull(c.getReadinessProbe(), service + " readiness");
             for (Probe probe : Stream.of(c.getStartupProbe(), c.getLivenessProbe(), c.getReadinessProbe()).filter(Objects::nonNull).toList()) {
                 if (probe.getGrpc() != null) {
-                    assertEquals("true", props.resolve("quarkus.grpc.server.enable-health-service"), service + " serves no gRPC health");
+                    // grpc.health.v1.Health is on unless this key (Quarkus 3.32's name) turns it off.
+                    assertNotEquals("false", props.resolve("quarkus.grpc.server.grpc-health.enabled"), service + " serves no gRPC health");
                     assertEquals(port, probe.getGrpc().getPort(), service + " gRPC probe port");
                 } else {
                     assertNotNull(probe.getHttpGet(), service + ": probes are gRPC health or /q/health");
@@ -149,9 +166,9 @@ class OverlaysTest {
             }
             assertEquals("/q/health/live", c.getLivenessProbe().getHttpGet().getPath(), service + " liveness");
             // /q/health and /q/metrics exist only with these extensions.
-            String pom = Files.readString(REPO.resolve(service).resolve("pom.xml"));
+            MavenModule pom = module(service);
             for (String extension : List.of("quarkus-smallrye-health", "quarkus-micrometer-registry-prometheus", "quarkus-grpc")) {
-                assertTrue(pom.contains("<artifactId>" + extension + "</artifactId>"), service + " lacks " + extension);
+                assertTrue(pom.dependsOn("io.quarkus:" + extension), service + " lacks " + extension);
             }
 
             Map<String, String> env = environment(m, c);
@@ -164,6 +181,66 @@ class OverlaysTest {
             String modelsDir = env.get("SDMESH_MODELS_DIR");
             assertTrue(c.getVolumeMounts().stream().anyMatch(v -> v.getMountPath().equals(modelsDir)), service + " models dir is mounted");
         }
+    }
+
+    @ParameterizedTest
+    @MethodSource("overlays")
+    void eachServiceRunsTheImageItsQuarkusJibBuildProduces(String name) {
+        Manifests m = overlay(name);
+        for (String service : SERVICES) {
+            MavenModule pom = module(service);
+            assertTrue(pom.dependsOn("io.quarkus:quarkus-container-image-jib"), service + " has no quarkus-container-image-jib: nothing builds its image");
+            String built = ContainerImage.reference(pom, properties(service));
+            boolean cudaBuild = name.startsWith("gpu") && service.equals("unet-svc");
+            assertEquals(cudaBuild ? built + CUDA_TAG_SUFFIX : built, mainContainer(m.get(Deployment.class, service)).getImage(), service + " image");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("overlays")
+    void everyServiceSyncsTheModelsBucketIntoItsModelsDirBeforeStarting(String name) {
+        Manifests m = overlay(name);
+        for (String service : SERVICES) {
+            Deployment d = m.get(Deployment.class, service);
+            PodSpec spec = d.getSpec().getTemplate().getSpec();
+            Container main = mainContainer(d);
+            String modelsDir = environment(m, main).get("SDMESH_MODELS_DIR");
+            VolumeMount models = main.getVolumeMounts().stream().filter(v -> v.getMountPath().equals(modelsDir)).findFirst()
+                    .orElseThrow(() -> new AssertionError(service + ": nothing mounted at SDMESH_MODELS_DIR " + modelsDir));
+            assertEquals(Boolean.TRUE, models.getReadOnly(), service + " only reads its models");
+            Volume volume = spec.getVolumes().stream().filter(v -> v.getName().equals(models.getName())).findFirst().orElseThrow();
+            assertNotNull(volume.getEmptyDir(), service + ": the models volume is pod-local, filled by the init container");
+
+            Container sync = spec.getInitContainers().stream().filter(c -> c.getName().equals("models-sync")).findFirst()
+                    .orElseThrow(() -> new AssertionError(service + " has no models-sync init container"));
+            String target = sync.getVolumeMounts().stream().filter(v -> v.getName().equals(models.getName()))
+                    .filter(v -> !Boolean.TRUE.equals(v.getReadOnly())).map(VolumeMount::getMountPath).findFirst()
+                    .orElseThrow(() -> new AssertionError(service + ": models-sync does not write the models volume"));
+            Map<String, String> env = environment(m, sync);
+            List<String> args = sync.getArgs().stream().map(a -> expandVariables(a, env)).toList();
+            assertTrue(args.contains("mirror"), service + " models-sync mirrors: " + args);
+            assertEquals(List.of("models/" + MODELS_BUCKET, target), args.subList(args.size() - 2, args.size()),
+                    service + ": mirror the bucket into the mounted models volume");
+            assertTrue(env.get("MC_HOST_models").matches("\\$\\(S3_SCHEME\\)://.*@\\$\\(S3_HOST\\):\\$\\(S3_PORT\\)"),
+                    service + ": the alias models points at the S3 endpoint of sdmesh-storage");
+            boolean weightsExcluded = args.contains("--exclude=*.onnx");
+            assertEquals(service.equals("orchestrator"), weightsExcluded, service + ": only the orchestrator skips the weights");
+        }
+        m.find(Job.class, "minio-buckets").ifPresent(job -> assertTrue(
+                job.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs().contains("s3/" + MODELS_BUCKET),
+                "the bundled MinIO has the models bucket"));
+    }
+
+    /** The kubelet's expansion of {@code $(VAR)} in args from the container's environment; unknown names stay. */
+    private static String expandVariables(String arg, Map<String, String> env) {
+        Matcher m = KUBELET_VARIABLE.matcher(arg);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            String value = env.get(m.group(1));
+            m.appendReplacement(out, Matcher.quoteReplacement(value != null ? value : m.group()));
+        }
+        m.appendTail(out);
+        return out.toString();
     }
 
     @ParameterizedTest
@@ -290,11 +367,10 @@ class OverlaysTest {
             for (JsonNode trigger : so.path("spec").path("triggers")) {
                 JsonNode md = trigger.path("metadata");
                 if (trigger.path("type").asText().equals("kafka")) {
-                    assertEquals(orchestrator.resolve("sdmesh.kafka.group-id"), md.path("consumerGroup").asText());
-                    assertEquals(orchestrator.resolve("sdmesh.kafka.requests-topic"), md.path("topic").asText());
+                    assertReadsRequestsLag(orchestrator, md.path("consumerGroup").asText(), md.path("topic").asText(), "ScaledObject " + target);
                     assertEquals(env.get("SDMESH_KAFKA_BOOTSTRAP"), md.path("bootstrapServers").asText());
                 } else {
-                    assertTrue(md.path("query").asText().contains("sdmesh_unet_queue_depth{namespace=\""
+                    assertTrue(md.path("query").asText().contains(unetQueueDepthMetric() + "{namespace=\""
                             + so.path("metadata").path("namespace").asText() + "\"}"), "queue depth of this namespace");
                 }
             }
@@ -304,6 +380,18 @@ class OverlaysTest {
             assertEquals("Deployment", hpa.getSpec().getScaleTargetRef().getKind());
             assertTrue(m.find(Deployment.class, target).isPresent(), "HPA targets " + target);
             assertTrue(targeted.add(target), target + " has two autoscalers");
+            assertEquals(1, hpa.getSpec().getMetrics().size(), "HPA " + target + " scales on one signal");
+            MetricSpec metric = hpa.getSpec().getMetrics().get(0);
+            if (target.equals("orchestrator")) {
+                assertEquals("External", metric.getType(), "HPA orchestrator");
+                assertEquals(CONSUMER_LAG, metric.getExternal().getMetric().getName());
+                Map<String, String> labels = metric.getExternal().getMetric().getSelector().getMatchLabels();
+                assertReadsRequestsLag(orchestrator, labels.get("consumergroup"), labels.get("topic"), "HPA orchestrator");
+            } else {
+                assertEquals("unet-svc", target, "only the orchestrator and unet-svc autoscale");
+                assertEquals("Pods", metric.getType(), "HPA unet-svc: queue depth per pod");
+                assertEquals(unetQueueDepthMetric(), metric.getPods().getMetric().getName());
+            }
         }
         for (String target : targeted) {
             // kubectl apply would reset the autoscaler's count to a declared replicas on every apply.
@@ -361,6 +449,19 @@ class OverlaysTest {
     }
 
     // ---- helpers ----
+
+    private static void assertReadsRequestsLag(ServiceProperties orchestrator, String consumerGroup, String topic, String where) {
+        assertEquals(orchestrator.resolve("sdmesh.kafka.group-id"), consumerGroup, where + " consumer group");
+        assertEquals(orchestrator.resolve("sdmesh.kafka.requests-topic"), topic, where + " topic");
+    }
+
+    /** The queue-depth gauge's Prometheus name, provided unet-svc's code still registers it. */
+    private static String unetQueueDepthMetric() {
+        String metric = MeterNames.prometheusName(UNET_QUEUE_DEPTH);
+        Set<String> gauges = MeterNames.prometheusGauges(REPO.resolve("unet-svc/src/main/java"));
+        assertTrue(gauges.contains(metric), "unet-svc registers no gauge " + UNET_QUEUE_DEPTH + ", only " + gauges);
+        return metric;
+    }
 
     private static Optional<Integer> maxReplicas(Manifests m, String deployment) {
         for (JsonNode so : m.custom("ScaledObject")) {
