@@ -59,7 +59,8 @@ public final class PromptEncoder {
      * @param negativePrompts one per prompt, or null for {@code ""} each (diffusers' default uncond)
      * @param guidance        whether to encode the uncond side (diffusers: {@code guidance_scale > 1})
      * @param mode            diffusers-literal or A1111 syntax and chunking
-     * @param clipSkip        A1111's CLIP_stop_at_last_layers: 1 = last layer, N = hidden state N layers from the end
+     * @param clipSkip        A1111's CLIP_stop_at_last_layers: 1 = last layer, N = {@code final_layer_norm} of the
+     *                        hidden state N layers from the end (diffusers' {@code clip_skip} N - 1)
      */
     public record Request(List<String> prompts, List<String> negativePrompts, boolean guidance, Mode mode, int clipSkip) {
     }
@@ -81,23 +82,30 @@ public final class PromptEncoder {
     private final TokenEmbeddingPatch patch;
     private final OnnxJavaType idType;
     private final List<String> hiddenStateOutputs;
+    private final FinalLayerNorm finalLayerNorm;
 
-    /** An encoder without textual-inversion vectors (names of {@code embeddings} are reported, not applied). */
+    /**
+     * An encoder without textual-inversion vectors (names of {@code embeddings} are reported, not applied) and
+     * without clip skip.
+     */
     public PromptEncoder(OrtSession session, ClipTokenizer tokenizer, TextualInversionLibrary embeddings) throws OrtException {
-        this(session, tokenizer, embeddings, null);
+        this(session, tokenizer, embeddings, null, null);
     }
 
     /**
-     * @param embeddings textual inversions to recognise, or null for none
-     * @param patch      the token-embedding patch {@code session} was created with ({@link TokenEmbeddingPatch#addTo}),
-     *                   or null when it was created without one
+     * @param embeddings     textual inversions to recognise, or null for none
+     * @param patch          the token-embedding patch {@code session} was created with ({@link TokenEmbeddingPatch#addTo}),
+     *                       or null when it was created without one
+     * @param finalLayerNorm the text model's final LayerNorm ({@link FinalLayerNorm#read}), which clip skip applies to
+     *                       the chosen hidden state; null rejects clip skip above 1
      * @throws IllegalArgumentException if the session has no integer {@code input_ids} input or no
      *                                  {@code last_hidden_state} output
      */
     public PromptEncoder(OrtSession session, ClipTokenizer tokenizer, TextualInversionLibrary embeddings,
-                         TokenEmbeddingPatch patch) throws OrtException {
+                         TokenEmbeddingPatch patch, FinalLayerNorm finalLayerNorm) throws OrtException {
         this.session = session;
         this.patch = patch;
+        this.finalLayerNorm = finalLayerNorm;
         this.tokenizer = tokenizer;
         this.chunker = new PromptChunker(tokenizer, embeddings == null ? TextualInversionLibrary.empty() : embeddings);
         this.plainChunker = new PromptChunker(tokenizer, TextualInversionLibrary.empty());
@@ -185,7 +193,7 @@ public final class PromptEncoder {
         List<ChunkedPrompt> chunked = chunkAll(texts, request.mode(), warnings);
         // A1111 pads the prompts of a batch, and cond against uncond, to one chunk count.
         List<List<Chunk>> rows = chunker.padToSameCount(chunked);
-        String hiddenOutput = hiddenOutputFor(request.clipSkip(), warnings);
+        String hiddenOutput = hiddenOutputFor(request.clipSkip());
         return new Plan(request, chunked, rows, rows.get(0).size(), hiddenOutput, firstRow, warnings);
     }
 
@@ -196,6 +204,13 @@ public final class PromptEncoder {
         int length = tokenizer.maxLength();
         int rowCount = plan.rows().size() * chunks;
         float[][] perRow = copyRows(outputs.get(plan.hiddenOutput()), plan.firstRow(), rowCount);
+        if (!plan.hiddenOutput().equals(LAST_HIDDEN_STATE)) {
+            if (finalLayerNorm.width() != hidden) {
+                throw new IllegalStateException("the final LayerNorm has width " + finalLayerNorm.width()
+                        + ", the text encoder's hidden states " + hidden);
+            }
+            for (float[] row : perRow) finalLayerNorm.applyInPlace(row);
+        }
         if (request.mode() == Mode.A1111) {
             applyEmphasis(perRow, plan.rows(), 0, batch, chunks, length, hidden);
             if (request.guidance()) applyEmphasis(perRow, plan.rows(), batch, batch, chunks, length, hidden);
@@ -283,8 +298,11 @@ public final class PromptEncoder {
         return new ChunkedPrompt(List.copyOf(chunks), prompt.tokenCount());
     }
 
-    /** The output for A1111's clip skip: the final state, or {@code hidden_states[-N]} without the final LayerNorm. */
-    private String hiddenOutputFor(int clipSkip, List<String> warnings) {
+    /**
+     * The output for A1111's clip skip: {@code last_hidden_state}, or {@code hidden_states[-N]}, which
+     * {@link #finish} passes through the final LayerNorm.
+     */
+    private String hiddenOutputFor(int clipSkip) {
         if (clipSkip == 1) return LAST_HIDDEN_STATE;
         if (hiddenStateOutputs.isEmpty()) {
             throw new IllegalArgumentException("clip_skip " + clipSkip + " needs per-layer hidden-state outputs"
@@ -296,8 +314,11 @@ public final class PromptEncoder {
             throw new IllegalArgumentException("clip_skip " + clipSkip + " exceeds the text encoder's "
                     + (hiddenStateOutputs.size() - 1) + " layers");
         }
-        warnings.add("clip_skip " + clipSkip + " uses " + hiddenStateOutputs.get(index)
-                + " as exported; the final LayerNorm is not applied because the export does not provide it");
+        if (finalLayerNorm == null) {
+            throw new IllegalArgumentException("clip_skip " + clipSkip + " needs the text encoder's final LayerNorm"
+                    + " (initializers *" + FinalLayerNorm.WEIGHT_SUFFIX + " and *" + FinalLayerNorm.BIAS_SUFFIX
+                    + "), which this text encoder export does not have; use clip_skip 1");
+        }
         return hiddenStateOutputs.get(index);
     }
 

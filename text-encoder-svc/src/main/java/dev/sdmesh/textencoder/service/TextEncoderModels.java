@@ -10,6 +10,7 @@ import dev.sdmesh.runtime.onnx.ExecutionProvider;
 import dev.sdmesh.runtime.onnx.SessionFactory;
 import dev.sdmesh.runtime.onnx.SessionSettings;
 import dev.sdmesh.textencoder.embedding.TextualInversionLibrary;
+import dev.sdmesh.textencoder.pipeline.FinalLayerNorm;
 import dev.sdmesh.textencoder.pipeline.PromptEncoder;
 import dev.sdmesh.textencoder.pipeline.TokenEmbeddingPatch;
 import dev.sdmesh.textencoder.prompt.PromptChunker;
@@ -98,15 +99,16 @@ public final class TextEncoderModels implements AutoCloseable {
             Path onnx = folder.onnx(ModelPart.TEXT_ENCODER);
             TextualInversionLibrary library = TextualInversionLibrary.load(embeddingsDir, tokenizer, hiddenSize(folder, onnx));
             library.warnings().forEach(w -> LOG.warnf("model %s: %s", folder.id(), w));
+            FinalLayerNorm finalLayerNorm = finalLayerNorm(folder, onnx);
             PromptEncoder encoder;
             if (library.isEmpty()) {
                 var model = sessions.open(onnx);
                 resources.push(model);
-                encoder = new PromptEncoder(model.session(), tokenizer, library);
+                encoder = new PromptEncoder(model.session(), tokenizer, library, null, finalLayerNorm);
             } else {
                 TokenEmbeddingPatch patch = TokenEmbeddingPatch.create(onnx, library, tokenizer);
                 resources.push(patch);
-                encoder = new PromptEncoder(openPatched(onnx, patch, resources), tokenizer, library, patch);
+                encoder = new PromptEncoder(openPatched(onnx, patch, resources), tokenizer, library, patch, finalLayerNorm);
                 LOG.infof("model %s: textual inversions %s", folder.id(),
                         library.embeddings().stream().map(TextualInversionLibrary.Embedding::name).toList());
             }
@@ -125,6 +127,20 @@ public final class TextEncoderModels implements AutoCloseable {
     private static int hiddenSize(ModelFolder folder, Path onnx) throws IOException {
         int configured = folder.configOrEmpty(ModelPart.TEXT_ENCODER).path("hidden_size").asInt(0);
         return configured > 0 ? configured : TokenEmbeddingPatch.readTable(onnx).hidden();
+    }
+
+    /**
+     * The final LayerNorm that clip skip applies, or null (clip skip above 1 is then rejected per request) when the
+     * export lacks it or it cannot be read; a model stays usable without clip skip, so that is only logged.
+     */
+    private static FinalLayerNorm finalLayerNorm(ModelFolder folder, Path onnx) {
+        double eps = folder.configOrEmpty(ModelPart.TEXT_ENCODER).path("layer_norm_eps").asDouble(FinalLayerNorm.DEFAULT_EPS);
+        try {
+            return FinalLayerNorm.read(onnx, eps).orElse(null);
+        } catch (IOException | IllegalArgumentException e) {
+            LOG.warnf("model %s: clip skip unavailable, cannot read the text encoder's final LayerNorm: %s", folder.id(), e.getMessage());
+            return null;
+        }
     }
 
     /**

@@ -42,6 +42,25 @@ class TextualInversionLibraryTest {
     }
 
     @Test
+    void loadsA1111StringToParamLayoutBesideOtherTensors(@TempDir Path dir) throws Exception {
+        float[] vectors = SafeTensorsFiles.vectors(2, HIDDEN, 0.75f);
+        // A1111's .pt data flattened: string_to_param.* holds the vectors, string_to_token.* the placeholder id.
+        SafeTensorsFiles.write(dir.resolve("old-style.safetensors"), SafeTensorsFiles.f32(Map.of(
+                "string_to_param.*", Map.entry(new long[]{2, HIDDEN}, vectors),
+                "string_to_token.*", Map.entry(new long[]{1}, new float[]{265}))));
+
+        TextualInversionLibrary library = TextualInversionLibrary.load(dir, tokenizer, HIDDEN);
+
+        assertEquals(java.util.List.of(), library.warnings());
+        TextualInversionLibrary.Embedding embedding = library.get("old-style").orElseThrow();
+        assertEquals(2, embedding.vectorCount());
+        assertEquals(HIDDEN, embedding.hiddenSize());
+        assertArrayEquals(java.util.Arrays.copyOfRange(vectors, 0, HIDDEN), embedding.vectors()[0]);
+        assertArrayEquals(java.util.Arrays.copyOfRange(vectors, HIDDEN, 2 * HIDDEN), embedding.vectors()[1]);
+        assertArrayEquals(tokenizer.encode("old-style"), embedding.nameTokens());
+    }
+
+    @Test
     void matchesTheTokenizedNameInsideATokenStream(@TempDir Path dir) throws Exception {
         SafeTensorsFiles.write(dir.resolve("style-x.safetensors"),
                 SafeTensorsFiles.f32(Map.of("emb_params", Map.entry(new long[]{2, HIDDEN}, SafeTensorsFiles.vectors(2, HIDDEN, 1f)))));

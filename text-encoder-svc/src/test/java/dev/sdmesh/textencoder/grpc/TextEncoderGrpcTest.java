@@ -12,6 +12,7 @@ import dev.sdmesh.runtime.grpc.GrpcErrors;
 import dev.sdmesh.runtime.tensor.TensorCodec;
 import dev.sdmesh.runtime.testing.ReferenceData;
 import dev.sdmesh.textencoder.service.TextEncoderModels;
+import dev.sdmesh.textencoder.tokenizer.ClipTokenizer;
 import grpc.health.v1.HealthGrpc;
 import grpc.health.v1.HealthOuterClass.HealthCheckRequest;
 import grpc.health.v1.HealthOuterClass.HealthCheckResponse;
@@ -36,7 +37,6 @@ import java.util.stream.StreamSupport;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -204,9 +204,19 @@ class TextEncoderGrpcTest {
 
     @Test
     void anUnknownEmbeddingNameIsEncodedAsText() {
-        EncodeResponse response = encoder.encode(EncodeRequest.newBuilder().addPrompts("a photo in no-such-embedding style").build());
+        String prompt = "a photo in no-such-embedding style";
+        ClipTokenizer plain = ClipTokenizer.load(ReferenceData.model().resolve("tokenizer"));
+
+        EncodeResponse response = encoder.encode(EncodeRequest.newBuilder().addPrompts(prompt).build());
+        TokenizeResponse tokens = encoder.tokenize(TokenizeRequest.newBuilder().setPrompt(prompt).build());
+
         assertEquals(1, response.getChunks());
-        assertFalse(response.getTokenCountsList().isEmpty());
+        assertEquals(List.of(plain.encode(prompt).length), response.getTokenCountsList());
+        assertEquals(List.of(), response.getWarningsList());
+        assertArrayEquals(plain.idsRaw(prompt), tokens.getIdsList().stream().mapToInt(Integer::intValue).toArray());
+        assertArrayEquals(plain.ids77(prompt), tokens.getChunks(0).getIdsList().stream().mapToInt(Integer::intValue).toArray());
+        EncodeResponse literal = encoder.encode(EncodeRequest.newBuilder().addPrompts(prompt).setPromptSyntax(PromptSyntax.NONE).build());
+        assertArrayEquals(floats(literal.getCondEmbeddings()), floats(response.getCondEmbeddings()));
     }
 
     private static void assertInvalid(String field, String inMessage, Runnable call) {

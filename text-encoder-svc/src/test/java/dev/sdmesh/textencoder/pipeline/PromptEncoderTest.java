@@ -213,7 +213,7 @@ class PromptEncoderTest {
              OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             patch.addTo(options);
             try (OrtSession patched = OrtEnvironment.getEnvironment().createSession(onnx.toString(), options)) {
-                PromptEncoder withTi = new PromptEncoder(patched, tokenizer, library, patch);
+                PromptEncoder withTi = new PromptEncoder(patched, tokenizer, library, patch, null);
                 Encoded viaTi = withTi.encode(new Request(List.of("a photo of (shiny-style:1.3), outdoors"), null, true, Mode.A1111, 1));
                 Encoded viaWords = encoder.encode(new Request(List.of("a photo of (cat dog:1.3), outdoors"), null, true, Mode.A1111, 1));
                 assertEquals(List.of(), viaTi.warnings());

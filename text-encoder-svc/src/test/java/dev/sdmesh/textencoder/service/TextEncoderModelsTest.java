@@ -1,11 +1,17 @@
 package dev.sdmesh.textencoder.service;
 
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import dev.sdmesh.models.ModelGenerator;
+import dev.sdmesh.models.Preset;
 import dev.sdmesh.runtime.model.ModelException;
 import dev.sdmesh.runtime.model.ModelRegistry;
 import dev.sdmesh.runtime.onnx.SessionFactory;
 import dev.sdmesh.runtime.onnx.SessionSettings;
 import dev.sdmesh.runtime.testing.ReferenceData;
 import dev.sdmesh.textencoder.embedding.SafeTensorsFiles;
+import dev.sdmesh.textencoder.pipeline.FinalLayerNorm;
+import dev.sdmesh.textencoder.pipeline.PromptEncoder;
 import dev.sdmesh.textencoder.pipeline.PromptEncoder.Encoded;
 import dev.sdmesh.textencoder.pipeline.PromptEncoder.Request;
 import dev.sdmesh.textencoder.pipeline.TokenEmbeddingPatch;
@@ -41,6 +47,24 @@ class TextEncoderModelsTest {
             assertSame(models.get("model"), models.get(""), "blank is the default model, loaded once");
             ModelException e = assertThrows(ModelException.class, () -> models.get("no-such-model"));
             assertEquals(ModelException.Kind.NOT_FOUND, e.kind());
+        }
+    }
+
+    @Test
+    void clipSkipUsesTheFinalLayerNormOfTheModelsExport(@TempDir Path root) throws Exception {
+        ModelGenerator.generate(Preset.TINY, root.resolve("generated"), 3, false, null);
+        Path onnx = root.resolve("generated/text_encoder/model.onnx");
+        String prompt = "a red sports car";
+        Request skip2 = new Request(List.of(prompt), null, true, Mode.A1111, 2);
+        try (TextEncoderModels models = new TextEncoderModels(new ModelRegistry(root, "generated"),
+                new SessionFactory(SessionSettings.cpuDefaults()), root.resolve("no-embeddings"), 16, 0, n -> { });
+             OrtSession session = OrtEnvironment.getEnvironment().createSession(onnx.toString(), new OrtSession.SessionOptions())) {
+            Encoded viaModels = models.get("generated").batcher().submit(skip2).get(1, TimeUnit.MINUTES);
+            PromptEncoder direct = new PromptEncoder(session, ClipTokenizer.load(root.resolve("generated/tokenizer")), null, null,
+                    FinalLayerNorm.read(onnx, FinalLayerNorm.DEFAULT_EPS).orElseThrow());
+
+            assertEquals(List.of(), viaModels.warnings());
+            assertTrue(ReferenceData.maxAbsDiff(direct.encode(skip2).cond(), viaModels.cond()) <= 1e-6);
         }
     }
 

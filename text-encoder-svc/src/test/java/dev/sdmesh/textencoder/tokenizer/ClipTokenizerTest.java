@@ -1,10 +1,16 @@
 package dev.sdmesh.textencoder.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sdmesh.runtime.testing.ReferenceData;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -16,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ClipTokenizerTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static ClipTokenizer tokenizer;
 
     @BeforeAll
@@ -68,6 +75,28 @@ class ClipTokenizerTest {
         assertEquals(tokenizer.eos(), ids[76]);
         assertEquals(tokenizer.encode("cat")[0], ids[75]);
         assertEquals(102, tokenizer.idsRaw(longPrompt).length);
+    }
+
+    @Test
+    void sd2TokenizerConfigPadsWithExclamationMarkIdZeroAfterTheEos(@TempDir Path sd2) throws IOException {
+        Path reference = ReferenceData.model().resolve("tokenizer");
+        for (String file : List.of("vocab.json", "merges.txt", "special_tokens_map.json")) {
+            Files.copy(reference.resolve(file), sd2.resolve(file));
+        }
+        ObjectNode config = (ObjectNode) JSON.readTree(reference.resolve("tokenizer_config.json").toFile());
+        config.put("pad_token", "!");
+        JSON.writeValue(sd2.resolve("tokenizer_config.json").toFile(), config);
+        String prompt = "a photo of an astronaut riding a horse on mars";
+
+        ClipTokenizer sd2Tokenizer = ClipTokenizer.load(sd2);
+        int[] ids = sd2Tokenizer.ids77(prompt);
+
+        assertEquals(0, sd2Tokenizer.pad());
+        int eosAt = tokenizer.encode(prompt).length + 1;
+        assertArrayEquals(Arrays.copyOf(tokenizer.ids77(prompt), eosAt + 1), Arrays.copyOf(ids, eosAt + 1));
+        assertEquals(tokenizer.eos(), ids[eosAt]);
+        assertArrayEquals(new int[77 - eosAt - 1], Arrays.copyOfRange(ids, eosAt + 1, 77));
+        assertEquals(tokenizer.eos(), tokenizer.ids77(prompt)[76], "SD 1.x pads with the EOS");
     }
 
     @Test
