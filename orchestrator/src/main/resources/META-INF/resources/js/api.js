@@ -58,15 +58,8 @@ export const api = {
   generate: (request) => send('POST', '/v1/generations', requestJson(request)),
   status: (id) => send('GET', `/v1/generations/${encodeURIComponent(id)}`),
   cancel: (id) => send('DELETE', `/v1/generations/${encodeURIComponent(id)}`),
-  /** Recent generations from the server; null when the server has no list endpoint. */
-  recent: async (limit) => {
-    try {
-      const data = await send('GET', `/v1/generations?limit=${limit}`);
-      return data && Array.isArray(data.generations) ? data.generations : null;
-    } catch (e) {
-      return null;
-    }
-  },
+  /** The most recent generations, newest first: [{requestId, status, created, finished, images, infotext, error}]. */
+  recent: async (limit) => (await send('GET', `/v1/generations?limit=${limit}`)).generations,
   imageUrl: (id, n) => `/v1/generations/${encodeURIComponent(id)}/images/${n}`,
   eventsUrl: (id) => `/v1/generations/${encodeURIComponent(id)}/events`,
 };

@@ -12,6 +12,7 @@ const form = $('generate-form');
 const models = new Map();
 const editor = new MaskEditor($('init-canvas'), $('mask-canvas'));
 const gallery = new Gallery($('gallery'), reuseSettings);
+const GALLERY_SIZE = 24;
 
 let active = null; // {id, source, poll, started, settings}
 let lastSeed = null;
@@ -253,7 +254,7 @@ function completed(generation, e) {
   }));
   $('current-info').textContent = e.infotext || '';
   if (images.length) lastSeed = images[0].seed;
-  gallery.add({id: generation.id, time: Date.now(), infotext: e.infotext || '', images, settings: generation.settings});
+  gallery.add({requestId: generation.id, infotext: e.infotext || '', images, settings: generation.settings});
 }
 
 function finish(generation) {
@@ -341,7 +342,6 @@ function start() {
   $('mask-clear').addEventListener('click', () => editor.clearMask());
   $('seed-random').addEventListener('click', () => { $('seed').value = '-1'; });
   $('seed-reuse').addEventListener('click', () => { if (lastSeed !== null) $('seed').value = lastSeed; });
-  $('gallery-clear').addEventListener('click', () => gallery.clear());
   $('cancel').addEventListener('click', cancel);
   form.addEventListener('submit', generate);
   // Ctrl+Enter in a prompt generates, as in A1111.
@@ -355,11 +355,11 @@ function start() {
   }
 
   onModeChange();
-  gallery.render();
-  const lastEntry = gallery.entries[0];
-  if (lastEntry && lastEntry.images.length) lastSeed = lastEntry.images[0].seed;
   loadLists().then(() => { recountAll(); document.body.dataset.ready = 'true'; });
-  gallery.mergeServer(24);
+  gallery.load(GALLERY_SIZE).then(() => {
+    const newest = gallery.entries[0];
+    if (lastSeed === null && newest) lastSeed = newest.images[0].seed;
+  });
 }
 
 start();

@@ -1,91 +1,67 @@
-// Recent generations. The server keeps no list the page can ask for yet, so the gallery is what this browser made
-// (kept in localStorage), merged with GET /v1/generations?limit=N once the server answers it.
+// Recent generations, as the orchestrator lists them (GET /v1/generations): what every client made, kept across
+// browsers and orchestrator restarts because the server rebuilds the list from the events topic.
 
 import {api} from './api.js';
-
-const STORAGE_KEY = 'sdmesh.gallery';
-const MAX_ENTRIES = 60;
 
 export class Gallery {
   /** @param onReuse called with (entry, image) when "reuse settings" is clicked */
   constructor(element, onReuse) {
     this.element = element;
     this.onReuse = onReuse;
-    this.entries = this.read();
-  }
-
-  read() {
-    try {
-      const entries = JSON.parse(localStorage.getItem(STORAGE_KEY) || '[]');
-      return Array.isArray(entries) ? entries : [];
-    } catch (e) {
-      return [];
-    }
-  }
-
-  save() {
-    this.entries = this.entries.slice(0, MAX_ENTRIES);
-    try {
-      localStorage.setItem(STORAGE_KEY, JSON.stringify(this.entries));
-    } catch (e) {
-      // storage full or disabled: the gallery still works for this page's lifetime
-    }
-  }
-
-  /** @param entry {id, time, infotext, images: [{index, seed}], settings} */
-  add(entry) {
-    this.entries = [entry, ...this.entries.filter((e) => e.id !== entry.id)];
-    this.save();
-    this.render();
-  }
-
-  clear() {
+    /** {requestId, infotext, images: [{index, seed}], settings?}; settings only for generations made on this page */
     this.entries = [];
-    this.save();
+  }
+
+  /** Replaces the gallery with the server's most recent finished generations; on failure says why. */
+  async load(limit) {
+    let generations;
+    try {
+      generations = await api.recent(limit);
+    } catch (e) {
+      this.showMessage(`gallery unavailable: ${e.message}`);
+      return;
+    }
+    const made = new Map(this.entries.map((e) => [e.requestId, e.settings]));
+    this.entries = generations
+      .filter((g) => g.status === 'succeeded' && g.images && g.images.length)
+      .map((g) => ({
+        requestId: g.requestId,
+        infotext: g.infotext || '',
+        images: g.images.map((i) => ({index: i.index, seed: i.seed})),
+        settings: made.get(g.requestId),
+      }));
     this.render();
   }
 
-  /** Adds the server's finished generations that this browser did not make. */
-  async mergeServer(limit) {
-    const statuses = await api.recent(limit);
-    if (!statuses) return;
-    const known = new Set(this.entries.map((e) => e.id));
-    for (const s of statuses) {
-      if (s.status !== 'succeeded' || !s.images || known.has(s.requestId)) continue;
-      this.entries.push({
-        id: s.requestId,
-        time: 0,
-        infotext: s.infotext || '',
-        images: s.images.map((i) => ({index: i.index, seed: i.seed})),
-        settings: {},
-      });
-    }
-    this.save();
+  /** A generation this page just finished, shown before the server is asked again. */
+  add(entry) {
+    this.entries = [entry, ...this.entries.filter((e) => e.requestId !== entry.requestId)];
     this.render();
+  }
+
+  showMessage(text) {
+    const message = document.createElement('p');
+    message.className = 'muted';
+    message.textContent = text;
+    this.element.replaceChildren(message);
   }
 
   render() {
-    this.element.replaceChildren();
     if (this.entries.length === 0) {
-      const empty = document.createElement('p');
-      empty.className = 'muted';
-      empty.textContent = 'Nothing generated yet.';
-      this.element.append(empty);
+      this.showMessage('Nothing generated yet.');
       return;
     }
-    for (const entry of this.entries) {
-      for (const image of entry.images) this.element.append(this.card(entry, image));
-    }
+    this.element.replaceChildren(...this.entries.flatMap((entry) => entry.images.map((image) => this.card(entry, image))));
   }
 
   card(entry, image) {
     const card = document.createElement('figure');
     card.className = 'card';
-    card.dataset.requestId = entry.id;
+    card.dataset.requestId = entry.requestId;
     card.dataset.index = image.index;
     const img = document.createElement('img');
-    img.src = api.imageUrl(entry.id, image.index);
-    img.alt = `image ${image.index} of ${entry.id}`;
+    img.src = api.imageUrl(entry.requestId, image.index);
+    img.alt = `image ${image.index} of ${entry.requestId}`;
     img.loading = 'lazy';
     img.addEventListener('error', () => card.classList.add('missing'), {once: true});
     const link = document.createElement('a');

@@ -35,7 +35,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * The web UI the orchestrator serves at {@code /}, driven in headless Chromium against a real local mesh (started with
  * the CLI's own {@code up} code, tiny model on the CPU): generate, watch the progress, find the image and its infotext
- * in the gallery, reuse its settings, inpaint, cancel a long run, and see the API's validation message on a bad size.
+ * in the gallery (also in a fresh browser's, as the server lists it), reuse its settings, inpaint, cancel a long run,
+ * and see the API's validation message on a bad size.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class WebUiTest {
@@ -123,6 +124,27 @@ class WebUiTest {
         assertEquals("Euler a", page.value("scheduler"));
         String secondSeed = cards.get(1).findElement(By.cssSelector("figcaption .muted")).getText().replace("seed ", "");
         assertEquals(secondSeed, page.value("seed"), "reuse takes that image's own seed");
+
+        // A second browser with its own fresh profile never saw this generation: its gallery comes from the server.
+        WebDriver other = Browser.headlessChromium();
+        try {
+            GeneratorPage fresh = new GeneratorPage(other).open(mesh.restUrl());
+            List<WebElement> listed = fresh.waitUntil(Duration.ofSeconds(20), d -> {
+                List<WebElement> c = fresh.galleryCards(id);
+                return c.size() == 2 ? c : null;
+            });
+            for (int i = 0; i < listed.size(); i++) {
+                assertEquals(cards.get(i).findElement(By.className("infotext")).getText(),
+                        listed.get(i).findElement(By.className("infotext")).getText());
+                WebElement card = listed.get(i);
+                long width = fresh.waitUntil(Duration.ofSeconds(10),
+                        d -> fresh.loadedImageWidth(card) > 0 ? fresh.loadedImageWidth(card) : null);
+                assertEquals(64, width, "the listed image is served");
+            }
+            fresh.screenshot(SCREENSHOTS.resolve("gallery-from-server.png"));
+        } finally {
+            other.quit();
+        }
     }
 
     @Test

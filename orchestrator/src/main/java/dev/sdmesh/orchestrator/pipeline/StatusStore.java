@@ -2,7 +2,9 @@ package dev.sdmesh.orchestrator.pipeline;
 
 import dev.sdmesh.orchestrator.api.GenerationEvent;
 import dev.sdmesh.orchestrator.api.GenerationStatus;
+import dev.sdmesh.orchestrator.api.GenerationSummary;
 
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -15,8 +17,17 @@ import java.util.function.Consumer;
  * (SSE and gRPC streams).
  */
 public final class StatusStore {
-    private record Entry(GenerationStatus status, GenerationEvent terminal) {
+    /** @param created time of the first event seen for the generation */
+    private record Entry(GenerationStatus status, GenerationEvent terminal, long created) {
+        GenerationSummary summary() {
+            return GenerationSummary.of(status, created, terminal);
+        }
     }
+
+    /** Newest first; ties (same millisecond) broken by requestId so that a listing is stable. */
+    private static final Comparator<Map.Entry<String, Entry>> NEWEST_FIRST =
+            Comparator.<Map.Entry<String, Entry>>comparingLong(e -> e.getValue().created())
+                    .thenComparing(Map.Entry::getKey).reversed();
 
     private final Map<String, Entry> entries = new ConcurrentHashMap<>();
     private final Map<String, List<Consumer<GenerationEvent>>> listeners = new ConcurrentHashMap<>();
@@ -24,7 +35,8 @@ public final class StatusStore {
     public void apply(GenerationEvent event) {
         entries.compute(event.requestId(), (id, previous) -> {
             GenerationStatus status = GenerationStatus.fold(previous == null ? null : previous.status(), event);
-            return new Entry(status, event.terminal() ? event : null);
+            long created = previous == null ? event.time() : Math.min(previous.created(), event.time());
+            return new Entry(status, event.terminal() ? event : null, created);
         });
         List<Consumer<GenerationEvent>> subscribed = listeners.get(event.requestId());
         if (subscribed != null) subscribed.forEach(l -> l.accept(event));
@@ -40,6 +52,12 @@ public final class StatusStore {
     public GenerationEvent terminalEvent(String requestId) {
         Entry e = entries.get(requestId);
         return e == null ? null : e.terminal();
+    }
+
+    /** The {@code limit} generations seen most recently (by their first event), newest first. */
+    public List<GenerationSummary> recent(int limit) {
+        return entries.entrySet().stream().filter(e -> e.getValue().status() != null).sorted(NEWEST_FIRST).limit(limit)
+                .map(e -> e.getValue().summary()).toList();
     }
 
     /** Calls {@code listener} with every later event of the generation; closing the handle unsubscribes. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sdmesh.orchestrator.api.GenerationEvent;
+import dev.sdmesh.orchestrator.api.GenerationList;
 import dev.sdmesh.orchestrator.api.GenerationRequest;
 import dev.sdmesh.orchestrator.api.GenerationStatus;
 import dev.sdmesh.orchestrator.api.RequestLimits;
@@ -30,6 +31,7 @@ import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
@@ -72,6 +74,13 @@ public class GenerationResource {
                 .build();
     }
 
+    /** The most recent generations, newest first; {@code limit} defaults to 20 and is at most 100. */
+    @GET
+    @Path("/generations")
+    public GenerationList recent(@QueryParam("limit") String limit) {
+        return new GenerationList(generations.statuses().recent(GenerationList.limit(limit)));
+    }
+
     @GET
     @Path("/generations/{id}")
     public GenerationStatus get(@PathParam("id") String id) {
@@ -85,6 +94,7 @@ public class GenerationResource {
         return Response.accepted(generations.cancel(id)).build();
     }
 
+    /** The listing links here through {@link dev.sdmesh.orchestrator.api.GenerationSummary#imagePath}: change both together. */
     @GET
     @Path("/generations/{id}/images/{n}")
     @Produces("image/png")

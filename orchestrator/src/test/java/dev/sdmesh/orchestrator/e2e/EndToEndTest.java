@@ -2,6 +2,10 @@ package dev.sdmesh.orchestrator.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sdmesh.orchestrator.TopicReader;
+import dev.sdmesh.orchestrator.api.GenerationList;
+import dev.sdmesh.orchestrator.kafka.StatusReplay;
+import dev.sdmesh.orchestrator.pipeline.StatusStore;
 import dev.sdmesh.proto.v1.Generation;
 import dev.sdmesh.proto.v1.GenerationRequest;
 import dev.sdmesh.proto.v1.ImageGenerationGrpc;
@@ -19,6 +23,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Assumptions;
@@ -32,12 +37,14 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -64,6 +71,10 @@ class EndToEndTest {
     @Inject
     @Identifier("default-kafka-broker")
     Map<String, Object> kafka;
+
+    /** The application's mapper, as the replay on start uses it. */
+    @Inject
+    ObjectMapper mapper;
 
     @BeforeEach
     void requireStages() {
@@ -101,12 +112,7 @@ class EndToEndTest {
         HttpResponse<byte[]> accepted = send("POST", "/v1/generations",
                 "{\"requestId\":\"" + id + "\",\"prompt\":\"a cat\",\"steps\":3,\"seed\":1,\"returnLatents\":true}");
         assertEquals(202, accepted.statusCode(), new String(accepted.body()));
-        JsonNode status = null;
-        for (int i = 0; i < 600; i++) {
-            status = json(send("GET", "/v1/generations/" + id, null));
-            if (List.of("succeeded", "failed", "cancelled").contains(status.get("status").asText())) break;
-            Thread.sleep(200);
-        }
+        JsonNode status = awaitTerminal(id);
         assertEquals("succeeded", status.get("status").asText(), status.toString());
         assertTrue(status.at("/images/0/key").asText().endsWith("/" + id + "/0.png"));
         assertTrue(status.get("infotext").asText().contains("Steps: 3"), status.toString());
@@ -122,6 +128,59 @@ class EndToEndTest {
         HttpResponse<byte[]> latents = send("GET", "/v1/generations/" + id + "/latents/0", null);
         assertEquals(200, latents.statusCode());
         assertArrayEquals(new long[]{1, 4, 8, 8}, Npy.parse(latents.body(), "latents").shape());
+
+        JsonNode listed = listedIn(json(send("GET", "/v1/generations?limit=100", null)), id);
+        assertListedAsCompleted(listed, status, png.body());
+    }
+
+    @Test
+    void theListingIsRebuiltFromTheEventsTopicAsOnARestart() throws Exception {
+        String id = "e2e-replay-" + UUID.randomUUID();
+        assertEquals(202, send("POST", "/v1/generations", "{\"requestId\":\"" + id + "\",\"prompt\":\"an owl\",\"steps\":2,\"seed\":4}").statusCode());
+        JsonNode status = awaitTerminal(id);
+        assertEquals("succeeded", status.get("status").asText(), status.toString());
+
+        StatusStore rebuilt = new StatusStore();
+        Map<String, Object> c = new HashMap<>(kafka);
+        c.put("key.deserializer", StringDeserializer.class);
+        c.put("value.deserializer", ByteArrayDeserializer.class);
+        c.put("enable.auto.commit", false);
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(c)) {
+            StatusReplay.replay(consumer, "sdmesh.generation.events", rebuilt, mapper, Duration.ofSeconds(60));
+        }
+        JsonNode listed = listedIn(mapper.valueToTree(new GenerationList(rebuilt.recent(GenerationList.MAX_LIMIT))), id);
+        assertListedAsCompleted(listed, status, send("GET", "/v1/generations/" + id + "/images/0", null).body());
+    }
+
+    /** A completed generation's listing: its times, infotext, and each image's key, seed and the URL serving it here. */
+    private void assertListedAsCompleted(JsonNode listed, JsonNode status, byte[] png) throws Exception {
+        assertEquals("succeeded", listed.get("status").asText(), listed.toString());
+        assertEquals(status.get("infotext").asText(), listed.get("infotext").asText());
+        assertFalse(Instant.parse(listed.get("created").asText()).isAfter(Instant.parse(listed.get("finished").asText())),
+                listed.toString());
+        assertEquals(status.get("images").size(), listed.get("images").size(), listed.toString());
+        assertEquals(status.at("/images/0/key").asText(), listed.at("/images/0/key").asText());
+        assertEquals(status.at("/images/0/seed").asText(), listed.at("/images/0/seed").asText());
+        HttpResponse<byte[]> served = send("GET", listed.at("/images/0/url").asText(), null);
+        assertEquals(200, served.statusCode(), listed.toString());
+        assertArrayEquals(png, served.body(), "the listed URL serves the stored PNG");
+    }
+
+    private static JsonNode listedIn(JsonNode list, String id) {
+        for (JsonNode g : list.get("generations")) {
+            if (g.get("requestId").asText().equals(id)) return g;
+        }
+        throw new AssertionError(id + " not listed: " + list);
+    }
+
+    private JsonNode awaitTerminal(String id) throws Exception {
+        JsonNode status = null;
+        for (int i = 0; i < 600; i++) {
+            status = json(send("GET", "/v1/generations/" + id, null));
+            if (List.of("succeeded", "failed", "cancelled").contains(status.get("status").asText())) break;
+            Thread.sleep(200);
+        }
+        return status;
     }
 
     @Test
@@ -247,23 +306,76 @@ class EndToEndTest {
         assertTrue(metrics.contains("sdmesh_stage_latency"), "per-stage latency exported");
     }
 
-    /** The events of a request until {@code terminals} terminal events have been seen. */
-    private List<JsonNode> events(String id, int terminals) throws Exception {
-        Map<String, Object> c = new HashMap<>(kafka);
-        c.put("group.id", "e2e-" + UUID.randomUUID());
-        c.put("auto.offset.reset", "earliest");
-        c.put("key.deserializer", StringDeserializer.class);
-        c.put("value.deserializer", StringDeserializer.class);
-        List<JsonNode> events = new ArrayList<>();
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(c)) {
-            consumer.subscribe(List.of("sdmesh.generation.events"));
-            long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-            while (System.nanoTime() < deadline && events.stream().filter(EndToEndTest::terminal).count() < terminals) {
-                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (id.equals(r.key())) events.add(JSON.readTree(r.value()));
-                }
+    @Test
+    void poisonRecordsDoNotBlockTheirPartitionAndTheNextValidRequestCompletes() throws Exception {
+        String run = UUID.randomUUID().toString();
+        String notJson = "{\"requestId\":\"e2e-raw-" + run + "\", broken";
+        String wrongType = "{\"requestId\":\"e2e-type-" + run + "\",\"steps\":\"many\"}";
+        String outOfRange = "{\"requestId\":\"e2e-range-" + run + "\",\"steps\":999}";
+        String valid = "e2e-valid-" + run;
+        Map<String, Object> producerConfig = new HashMap<>(kafka);
+        producerConfig.put("key.serializer", StringSerializer.class);
+        producerConfig.put("value.serializer", StringSerializer.class);
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(producerConfig)) {
+            // One key: all four on one partition, the valid request behind the three poison records.
+            for (String record : List.of(notJson, wrongType, outOfRange,
+                    "{\"requestId\":\"" + valid + "\",\"prompt\":\"a hen\",\"steps\":2,\"seed\":8}")) {
+                producer.send(new ProducerRecord<>("sdmesh.generation.requests", run, record)).get(30, TimeUnit.SECONDS);
             }
         }
+
+        events(valid, 1); // its one terminal event is completed
+        Map<String, JsonNode> failures = new HashMap<>();
+        TopicReader.readUntil(kafka, "sdmesh.generation.events", Duration.ofMinutes(1), records -> {
+            records.stream().filter(r -> r.key().endsWith(run) && !r.key().equals(valid))
+                    .forEach(r -> failures.put(r.key().substring(0, r.key().length() - run.length()), readJson(r.value())));
+            return failures.size() == 3;
+        });
+        for (JsonNode failed : failures.values()) assertEquals("failed", failed.get("type").asText(), failed.toString());
+        assertEquals("steps", failures.get("e2e-type-").at("/error/field").asText(), failures.toString());
+        assertEquals("steps", failures.get("e2e-range-").at("/error/field").asText(), failures.toString());
+        assertTrue(failures.get("e2e-range-").at("/error/message").asText().contains("[1, 150]"), failures.toString());
+
+        List<ConsumerRecord<String, String>> dlq = TopicReader.readUntil(kafka, "sdmesh.generation.requests.dlq", Duration.ofMinutes(1),
+                records -> records.stream().filter(r -> run.equals(r.key())).count() == 3);
+        assertEquals(List.of(notJson, wrongType, outOfRange), dlq.stream().filter(r -> run.equals(r.key())).map(ConsumerRecord::value).toList(),
+                "the raw records, in order");
+        assertTrue(json(send("GET", "/v1/generations/" + valid, null)).get("infotext").asText().contains("Seed: 8"));
+    }
+
+    @Test
+    void a1111ProgressReportsTheRunningJobAndInterruptEndsIt() throws Exception {
+        CompletableFuture<HttpResponse<byte[]>> txt2img = HTTP.sendAsync(HttpRequest.newBuilder(base.toURI().resolve("/sdapi/v1/txt2img"))
+                .timeout(Duration.ofMinutes(5)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"a long fox\",\"steps\":150,\"width\":256,\"height\":256}")).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        JsonNode progress = null;
+        for (int i = 0; i < 600 && (progress == null || progress.at("/state/sampling_step").asInt() == 0); i++) {
+            progress = json(send("GET", "/sdapi/v1/progress", null));
+            Thread.sleep(50);
+        }
+        assertEquals(150, progress.at("/state/sampling_steps").asInt(), progress.toString());
+        assertEquals(1, progress.at("/state/job_count").asInt(), progress.toString());
+        assertFalse(progress.at("/state/job").asText().isEmpty(), progress.toString());
+        double fraction = progress.get("progress").asDouble();
+        assertTrue(fraction > 0 && fraction < 1, progress.toString());
+
+        HttpResponse<byte[]> interrupt = send("POST", "/sdapi/v1/interrupt", null);
+        assertEquals(200, interrupt.statusCode());
+        HttpResponse<byte[]> interrupted = txt2img.get(2, TimeUnit.MINUTES);
+        assertEquals(200, interrupted.statusCode(), new String(interrupted.body()));
+        JsonNode body = json(interrupted);
+        assertEquals(0, body.get("images").size(), "interrupted before any image was decoded");
+        assertEquals(150, body.at("/parameters/steps").asInt());
+        assertEquals("cancelled", json(send("GET", "/v1/generations/" + progress.at("/state/job").asText(), null)).get("status").asText());
+        assertEquals(0, json(send("GET", "/sdapi/v1/progress", null)).at("/state/job_count").asInt(), "the job has left");
+    }
+
+    /** The events of a request until {@code terminals} terminal events have been seen; every terminal one completed. */
+    private List<JsonNode> events(String id, int terminals) {
+        List<JsonNode> events = TopicReader.readUntil(kafka, "sdmesh.generation.events", Duration.ofMinutes(3),
+                        records -> records.stream().filter(r -> id.equals(r.key()) && terminal(readJson(r.value()))).count() >= terminals)
+                .stream().filter(r -> id.equals(r.key())).map(r -> readJson(r.value())).toList();
         assertEquals(terminals, events.stream().filter(EndToEndTest::terminal).count(), events.toString());
         assertTrue(events.stream().filter(EndToEndTest::terminal).allMatch(e -> e.get("type").asText().equals("completed")), events.toString());
         return events;

@@ -2,6 +2,7 @@ package dev.sdmesh.orchestrator.rest;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sdmesh.orchestrator.TopicReader;
 import dev.sdmesh.proto.v1.GenerationRequest;
 import dev.sdmesh.proto.v1.ImageGenerationGrpc;
 import dev.sdmesh.runtime.grpc.GrpcErrors;
@@ -23,12 +24,10 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
@@ -39,6 +38,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -49,6 +49,7 @@ import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -113,6 +114,67 @@ class OrchestratorWithoutStagesTest {
         }
         assertEquals("failed", status.get("status").asText(), status.toString());
         assertEquals("unavailable", status.at("/error/code").asText());
+
+        JsonNode listed = listed(id);
+        assertEquals("failed", listed.get("status").asText(), listed.toString());
+        assertEquals("unavailable", listed.at("/error/code").asText());
+        assertFalse(Instant.parse(listed.get("created").asText()).isAfter(Instant.parse(listed.get("finished").asText())),
+                listed.toString());
+        assertFalse(listed.has("images") || listed.has("infotext"), listed.toString());
+    }
+
+    /** The generation's entry in {@code GET /v1/generations} at the largest limit. */
+    private JsonNode listed(String id) throws Exception {
+        HttpResponse<String> r = send("GET", "/v1/generations?limit=100", null);
+        assertEquals(200, r.statusCode(), r.body());
+        for (JsonNode g : json(r).get("generations")) {
+            if (g.get("requestId").asText().equals(id)) return g;
+        }
+        throw new AssertionError(id + " not listed: " + r.body());
+    }
+
+    @Test
+    void listingLimitOutsideItsRangeIsAProblemNamingLimit() throws Exception {
+        for (String limit : List.of("0", "101", "-3", "ten")) {
+            HttpResponse<String> r = send("GET", "/v1/generations?limit=" + limit, null);
+            assertEquals(400, r.statusCode(), limit + ": " + r.body());
+            assertEquals("limit", json(r).get("field").asText());
+            assertTrue(json(r).get("detail").asText().contains("[1, 100]"), r.body());
+        }
+        String first = "list-" + UUID.randomUUID();
+        String second = "list-" + UUID.randomUUID();
+        for (String id : List.of(first, second)) {
+            assertEquals(202, send("POST", "/v1/generations", "{\"requestId\":\"" + id + "\",\"steps\":2}").statusCode());
+            Thread.sleep(5); // distinct creation times, so that the order below is by time and not by id
+        }
+        JsonNode newest = json(send("GET", "/v1/generations?limit=2", null)).get("generations");
+        assertEquals(List.of(second, first), List.of(newest.get(0).get("requestId").asText(), newest.get(1).get("requestId").asText()),
+                newest.toString());
+        assertEquals(1, json(send("GET", "/v1/generations?limit=1", null)).get("generations").size());
+    }
+
+    @Test
+    void a1111OptionsProgressAndInterruptAnswerWithA1111FieldNames() throws Exception {
+        JsonNode options = json(send("GET", "/sdapi/v1/options", null));
+        assertEquals("model", options.get("sd_model_checkpoint").asText());
+        assertEquals(1, options.get("CLIP_stop_at_last_layers").asInt());
+        assertEquals("png", options.get("samples_format").asText());
+
+        JsonNode progress = json(send("GET", "/sdapi/v1/progress", null));
+        for (String field : List.of("progress", "eta_relative", "state", "current_image", "textinfo")) {
+            assertTrue(progress.has(field), field + " in " + progress);
+        }
+        assertEquals(0.0, progress.get("progress").asDouble(), "no A1111 job runs");
+        JsonNode state = progress.get("state");
+        for (String field : List.of("skipped", "interrupted", "job", "job_count", "job_timestamp", "job_no", "sampling_step", "sampling_steps")) {
+            assertTrue(state.has(field), field + " in " + state);
+        }
+        assertEquals(0, state.get("job_count").asInt());
+        assertEquals("", state.get("job").asText());
+
+        HttpResponse<String> interrupt = send("POST", "/sdapi/v1/interrupt", null);
+        assertEquals(200, interrupt.statusCode(), interrupt.body());
+        assertEquals(0, json(interrupt).size(), "A1111 answers an empty object: " + interrupt.body());
     }
 
     @Test
@@ -223,18 +285,7 @@ class OrchestratorWithoutStagesTest {
     }
 
     private List<ConsumerRecord<String, String>> consume(String topic, Predicate<List<ConsumerRecord<String, String>>> enough) {
-        List<ConsumerRecord<String, String>> records = new ArrayList<>();
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(config(Map.of(
-                "group.id", "test-" + UUID.randomUUID(), "auto.offset.reset", "earliest",
-                "key.deserializer", StringDeserializer.class, "value.deserializer", StringDeserializer.class)))) {
-            consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (!enough.test(records) && System.nanoTime() < deadline) {
-                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
-            }
-        }
-        assertTrue(enough.test(records), "records on " + topic + ": " + records.stream().map(ConsumerRecord::value).toList());
-        return records;
+        return TopicReader.readUntil(kafka, topic, Duration.ofSeconds(60), enough);
     }
 
     private static String header(ConsumerRecord<String, String> record, String name) {

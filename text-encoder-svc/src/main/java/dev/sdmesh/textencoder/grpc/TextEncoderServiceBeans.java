@@ -31,10 +31,12 @@ public class TextEncoderServiceBeans {
                              @ConfigProperty(name = "sdmesh.text-encoder.device") String device,
                              @ConfigProperty(name = "sdmesh.text-encoder.intra-op-threads") int threads,
                              @ConfigProperty(name = "sdmesh.text-encoder.optimization-level", defaultValue = "all") String optimization,
+                             @ConfigProperty(name = "sdmesh.text-encoder.optimized-model-cache") Optional<Path> optimizedModelCache,
                              @ConfigProperty(name = "sdmesh.text-encoder.max-batch") int maxBatch,
                              @ConfigProperty(name = "sdmesh.text-encoder.batch-wait-ms", defaultValue = "5") long batchWaitMillis,
                              MeterRegistry metrics) {
-        SessionSettings settings = new SessionSettings(ExecutionProvider.parse(device), threads, 0, optimization, null);
+        SessionSettings settings = new SessionSettings(ExecutionProvider.parse(device), threads, 0, optimization,
+                optimizedModelCache.orElse(null));
         Counter encodes = Counter.builder("sdmesh.text_encoder.encodes")
                 .description("Encode requests answered by the text encoder").register(metrics);
         DistributionSummary batchSize = DistributionSummary.builder("sdmesh.text_encoder.batch.size")

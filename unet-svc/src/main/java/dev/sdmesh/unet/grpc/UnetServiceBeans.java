@@ -16,6 +16,7 @@ import jakarta.inject.Singleton;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import java.nio.file.Path;
+import java.util.Optional;
 
 /** Wires the plain-Java pipeline from configuration. */
 @ApplicationScoped
@@ -24,11 +25,13 @@ public class UnetServiceBeans {
     @Produces
     @Singleton
     UnetModels models(@ConfigProperty(name = "sdmesh.models.dir") Path modelsDir,
-                      @ConfigProperty(name = "sdmesh.models.default") java.util.Optional<String> defaultModel,
+                      @ConfigProperty(name = "sdmesh.models.default") Optional<String> defaultModel,
                       @ConfigProperty(name = "sdmesh.unet.device") String device,
                       @ConfigProperty(name = "sdmesh.unet.intra-op-threads") int threads,
-                      @ConfigProperty(name = "sdmesh.unet.optimization-level") String optimization) {
-        SessionSettings settings = new SessionSettings(ExecutionProvider.parse(device), threads, 0, optimization, null);
+                      @ConfigProperty(name = "sdmesh.unet.optimization-level") String optimization,
+                      @ConfigProperty(name = "sdmesh.unet.optimized-model-cache") Optional<Path> optimizedModelCache) {
+        SessionSettings settings = new SessionSettings(ExecutionProvider.parse(device), threads, 0, optimization,
+                optimizedModelCache.orElse(null));
         return new UnetModels(new ModelRegistry(modelsDir, defaultModel.orElse(null)), new SessionFactory(settings));
     }
 
