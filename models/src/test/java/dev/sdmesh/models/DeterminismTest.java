@@ -1,7 +1,8 @@
 package dev.sdmesh.models;
 
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,11 +17,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class DeterminismTest {
 
-    @Test
-    void sameSeedGivesByteIdenticalFolders(@TempDir Path tmp) throws IOException {
-        ModelGenerator.generate(Preset.TINY, tmp.resolve("a"), 123, false, null);
-        ModelGenerator.generate(Preset.TINY, tmp.resolve("b"), 123, false, null);
-        ModelGenerator.generate(Preset.TINY, tmp.resolve("c"), 124, false, null);
+    @ParameterizedTest(name = "fp16={0}")
+    @ValueSource(booleans = {false, true})
+    void sameSeedGivesByteIdenticalFolders(boolean fp16, @TempDir Path tmp) throws IOException {
+        ModelGenerator.generate(Preset.TINY, tmp.resolve("a"), 123, fp16, null);
+        ModelGenerator.generate(Preset.TINY, tmp.resolve("b"), 123, fp16, null);
+        ModelGenerator.generate(Preset.TINY, tmp.resolve("c"), 124, fp16, null);
 
         List<Path> files = files(tmp.resolve("a"));
         assertEquals(files, files(tmp.resolve("b")));

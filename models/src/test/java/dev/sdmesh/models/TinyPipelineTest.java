@@ -3,6 +3,7 @@ package dev.sdmesh.models;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.sdmesh.models.PipelineSteps.Input;
 import dev.sdmesh.runtime.model.ModelPart;
 import dev.sdmesh.runtime.onnx.ExecutionProvider;
 import dev.sdmesh.runtime.onnx.OnnxModel;
@@ -18,20 +19,25 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
+import static dev.sdmesh.models.PipelineSteps.assertFinite;
+import static dev.sdmesh.models.PipelineSteps.floats;
+import static dev.sdmesh.models.PipelineSteps.gaussian;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The tiny preset, generated once per precision and run with ONNX Runtime on the CPU as a txt2img pipeline would. */
+/**
+ * The tiny preset, generated once per precision and run with ONNX Runtime on the CPU as a txt2img pipeline would
+ * (PresetPipelineTest runs encode, two steps and decode for every preset; this adds what only the tiny one can afford).
+ */
 class TinyPipelineTest {
     private static final int LATENT = 8;
-    private static final float SCALING_FACTOR = 0.18215f;
+    private static final int WIDTH = Preset.TINY.text().hiddenSize();
+    private static final double SCALING_FACTOR = Preset.TINY.vae().scalingFactor();
 
     @TempDir
     static Path tmp;
@@ -87,18 +93,17 @@ class TinyPipelineTest {
 
     @Test
     void textEncoderPoolsAtEndOfTextAndExposesHiddenStates() throws OrtException {
-        int vocab = ModelGenerator.vocabulary(Preset.TINY).size();
-        long[] ids = promptIds(vocab);
-        try (OrtSession.Result r = fp32.text().run(Map.of("input_ids", fp32.text().longInput("input_ids", ids,
-                new long[]{2, 77})), null)) {
+        long[] ids = promptIds();
+        try (OnnxTensor input = fp32.text().longInput("input_ids", ids, new long[]{2, 77});
+             OrtSession.Result r = fp32.text().run(Map.of("input_ids", input), null)) {
             float[] last = floats(r, "last_hidden_state");
             float[] pooled = floats(r, "pooler_output");
-            assertArrayEquals(new long[]{2, 77, 32}, OnnxModel.shape(r.get("last_hidden_state").get()));
+            assertArrayEquals(new long[]{2, 77, WIDTH}, OnnxModel.shape(r.get("last_hidden_state").get()));
             assertFinite(last, "last_hidden_state");
             for (int b = 0; b < 2; b++) {
-                int eos = firstIndexOf(ids, b * 77, vocab - 1);
-                assertArrayEquals(Arrays.copyOfRange(last, (b * 77 + eos) * 32, (b * 77 + eos + 1) * 32),
-                        Arrays.copyOfRange(pooled, b * 32, (b + 1) * 32));
+                int eos = firstIndexOf(ids, b * 77, eos());
+                assertArrayEquals(Arrays.copyOfRange(last, (b * 77 + eos) * WIDTH, (b * 77 + eos + 1) * WIDTH),
+                        Arrays.copyOfRange(pooled, b * WIDTH, (b + 1) * WIDTH));
             }
             // hidden_states.0 is the embedding output, hidden_states.2 the last layer before final_layer_norm.
             for (int i = 0; i <= Preset.TINY.text().numHiddenLayers(); i++) {
@@ -109,36 +114,17 @@ class TinyPipelineTest {
     }
 
     @Test
-    void encodeTwoUNetStepsAndDecodeAreFinite() throws OrtException {
-        float[] image = gaussian(3 * 64 * 64, 1);
-        float[] params = run(fp32.vaeEncoder(), Map.of("sample", new Input(image, new long[]{1, 3, 64, 64})),
-                "latent_parameters", new long[]{1, 8, LATENT, LATENT});
-        assertFinite(params, "latent_parameters");
-
-        float[] context = textEmbeddings(fp32);
-        float[] latents = gaussian(2 * 4 * LATENT * LATENT, 2);
-        for (float t : new float[]{981, 961}) {
-            float[] eps = unet(fp32, latents, t, context);
-            assertFinite(eps, "out_sample at t=" + t);
-            latents = Ddim.step(eps, latents, (int) t, (int) t - 20);
-        }
-        float[] decoded = decode(fp32, Arrays.copyOf(latents, 4 * LATENT * LATENT));
-        assertFinite(decoded, "decoded image");
-    }
-
-    @Test
     void fiftyDdimStepsWithGuidanceStayFinite() throws OrtException {
         float[] latents = denoise(fp32, 50, 3);
         assertFinite(latents, "latents after 50 steps");
-        assertFinite(decode(fp32, Arrays.copyOf(latents, latents.length / 2)), "decoded image");
+        assertFinite(decode(fp32, latents), "decoded image");
     }
 
     @Test
     void twentyStepTxt2ImgRunsInUnderThreeSeconds() throws OrtException {
         denoise(fp32, 2, 4); // warm-up: first runs allocate
         long start = System.nanoTime();
-        float[] latents = denoise(fp32, 20, 4);
-        decode(fp32, Arrays.copyOf(latents, latents.length / 2));
+        decode(fp32, denoise(fp32, 20, 4));
         double seconds = (System.nanoTime() - start) / 1e9;
         assertTrue(seconds < 3, "20-step 64x64 txt2img took " + seconds + " s");
     }
@@ -154,94 +140,37 @@ class TinyPipelineTest {
         float[] image = gaussian(3 * 64 * 64, 6);
         Map<String, Input> feeds = Map.of("sample", new Input(image, new long[]{1, 3, 64, 64}));
         long[] shape = {1, 8, LATENT, LATENT};
-        assertClose(run(fp32.vaeEncoder(), feeds, "latent_parameters", shape),
-                run(fp16.vaeEncoder(), feeds, "latent_parameters", shape), "vae encoder");
+        assertClose(PipelineSteps.run(fp32.vaeEncoder(), feeds, "latent_parameters", shape),
+                PipelineSteps.run(fp16.vaeEncoder(), feeds, "latent_parameters", shape), "vae encoder");
     }
 
-    // ---- pipeline pieces ----
+    // ---- the shared pipeline steps at the tiny geometry ----
 
-    /** txt2img at 64x64 with classifier-free guidance 7.5; returns the final latents [uncond; cond] batch. */
+    /** txt2img at 64x64 with classifier-free guidance; returns the final latents. */
     private static float[] denoise(Pipeline p, int steps, int seed) throws OrtException {
-        float[] context = textEmbeddings(p);
-        int n = 4 * LATENT * LATENT;
-        float[] x = gaussian(n, seed);
-        int stride = 1000 / steps;
-        for (int i = 0; i < steps; i++) {
-            int t = (steps - 1 - i) * stride + 1;
-            float[] batch = new float[2 * n];
-            System.arraycopy(x, 0, batch, 0, n);
-            System.arraycopy(x, 0, batch, n, n);
-            float[] out = unet(p, batch, t, context);
-            float[] eps = new float[n];
-            for (int j = 0; j < n; j++) {
-                eps[j] = out[j] + 7.5f * (out[n + j] - out[j]);
-            }
-            x = Ddim.step(eps, x, t, t - stride);
-        }
-        float[] both = new float[2 * n];
-        System.arraycopy(x, 0, both, 0, n);
-        System.arraycopy(x, 0, both, n, n);
-        return both;
+        return PipelineSteps.denoise(p.unet(), gaussian(4 * LATENT * LATENT, seed), new float[0], LATENT,
+                textEmbeddings(p), WIDTH, steps, "epsilon");
     }
 
     private static float[] textEmbeddings(Pipeline p) throws OrtException {
-        long[] ids = promptIds(ModelGenerator.vocabulary(Preset.TINY).size());
-        try (OrtSession.Result r = p.text().run(Map.of("input_ids", p.text().longInput("input_ids", ids,
-                new long[]{2, 77})), null)) {
-            return floats(r, "last_hidden_state");
-        }
+        return PipelineSteps.textEmbeddings(p.text(), promptIds(), WIDTH);
     }
 
     private static float[] unet(Pipeline p, float[] latents, float t, float[] context) throws OrtException {
-        Map<String, Input> feeds = new HashMap<>();
-        feeds.put("sample", new Input(latents, new long[]{2, 4, LATENT, LATENT}));
-        feeds.put("timestep", new Input(new float[]{t}, new long[0]));
-        feeds.put("encoder_hidden_states", new Input(context, new long[]{2, 77, 32}));
-        return run(p.unet(), feeds, "out_sample", new long[]{2, 4, LATENT, LATENT});
+        return PipelineSteps.unet(p.unet(), latents, 4, LATENT, t, context, WIDTH);
     }
 
     private static float[] decode(Pipeline p, float[] latents) throws OrtException {
-        float[] scaled = latents.clone();
-        for (int i = 0; i < scaled.length; i++) {
-            scaled[i] /= SCALING_FACTOR;
-        }
-        return run(p.vaeDecoder(), Map.of("latent_sample", new Input(scaled, new long[]{1, 4, LATENT, LATENT})),
-                "sample", new long[]{1, 3, 64, 64});
+        return PipelineSteps.decode(p.vaeDecoder(), latents, LATENT, SCALING_FACTOR);
     }
 
-    record Input(float[] values, long[] shape) {
+    /** The generated vocabulary ends with start-of-text and end-of-text; SD 1.x pads with end-of-text. */
+    private static long[] promptIds() {
+        return PipelineSteps.promptIds(eos() - 1, eos(), eos());
     }
 
-    private static float[] run(OnnxModel model, Map<String, Input> inputs, String output, long[] expectedShape)
-            throws OrtException {
-        Map<String, OnnxTensor> feeds = new HashMap<>();
-        try {
-            for (Map.Entry<String, Input> e : inputs.entrySet()) {
-                feeds.put(e.getKey(), model.floatInput(e.getKey(), e.getValue().values(), e.getValue().shape()));
-            }
-            try (OrtSession.Result r = model.run(feeds, null)) {
-                assertArrayEquals(expectedShape, OnnxModel.shape(r.get(output).get()), output);
-                return floats(r, output);
-            }
-        } finally {
-            feeds.values().forEach(OnnxTensor::close);
-        }
-    }
-
-    private static float[] floats(OrtSession.Result r, String name) {
-        return OnnxModel.floats(r.get(name).orElseThrow(() -> new AssertionError("no output " + name)));
-    }
-
-    /** Row 0: the empty prompt; row 1: a few word tokens. Both padded with end-of-text as SD 1.x does. */
-    private static long[] promptIds(int vocab) {
-        long[] ids = new long[2 * 77];
-        Arrays.fill(ids, vocab - 1);
-        ids[0] = vocab - 2;
-        ids[77] = vocab - 2;
-        for (int i = 1; i <= 5; i++) {
-            ids[77 + i] = 512 + 7 * i;
-        }
-        return ids;
+    private static int eos() {
+        return ModelGenerator.vocabulary(Preset.TINY).size() - 1;
     }
 
     private static int firstIndexOf(long[] ids, int from, long value) {
@@ -251,30 +180,6 @@ class TinyPipelineTest {
             }
         }
         throw new AssertionError("no " + value);
-    }
-
-    private static float[] gaussian(int n, long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = (float) rng.nextGaussian();
-        }
-        return v;
-    }
-
-    private static void assertFinite(float[] v, String what) {
-        for (int i = 0; i < v.length; i++) {
-            assertTrue(Float.isFinite(v[i]), what + "[" + i + "] = " + v[i]);
-        }
-        assertTrue(Arrays.stream(toDoubles(v)).anyMatch(d -> d != 0), what + " is all zeros");
-    }
-
-    private static double[] toDoubles(float[] v) {
-        double[] d = new double[v.length];
-        for (int i = 0; i < v.length; i++) {
-            d[i] = v[i];
-        }
-        return d;
     }
 
     private static void assertClose(float[] expected, float[] actual, String what) {

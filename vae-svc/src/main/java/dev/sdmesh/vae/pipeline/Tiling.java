@@ -1,17 +1,19 @@
 package dev.sdmesh.vae.pipeline;
 
 /**
- * Tiled decoding, as diffusers' {@code AutoencoderKL.tiled_decode}: the latents are cut into overlapping square tiles,
- * each decoded alone, and neighbouring tiles are blended linearly across the overlap so no seams show. Memory then
- * grows with the tile, not the image.
+ * Tiled decoding: the latents are cut into overlapping square tiles, each decoded alone, and every output pixel is the
+ * weighted mean of the tiles covering it, the weights ramping linearly across each overlap (diffusers' {@code blend_v}
+ * / {@code blend_h} idea) so no seams show. Memory then grows with the tile, not the image.
  *
- * <p>diffusers expresses the same thing as {@code tile_sample_min_size} (the config's {@code sample_size}, 512 for SD)
- * and {@code tile_overlap_factor = 0.25}: its blend extent is {@code tileSize * factor} pixels and its latent stride
- * is {@code (tileSize - blend extent) / scale factor}. {@code Tiling(512, 512, 128)} is exactly diffusers' default.
+ * <p>Unlike diffusers' {@code tiled_decode}, which steps by {@code tileSize - overlap} and leaves a narrow remainder
+ * tile at the right and bottom edges, every tile here is full size and the tiles are spread evenly, so neighbours
+ * overlap by at least {@code overlap} (often more). A tile's GroupNorm statistics and mid-block attention see only that
+ * tile, and a narrow tile sees the least: on 1024x1024 noise with 512 px tiles this lowers the mean difference from
+ * the untiled decode from 1.27/255 to 0.99/255 (see VaeDecoderTest).
  *
  * @param threshold decode in tiles when the image is wider or taller than this many pixels
  * @param tileSize  tile edge in pixels (a multiple of the VAE scale factor)
- * @param overlap   pixels blended between neighbouring tiles (a multiple of the scale factor, below tileSize)
+ * @param overlap   least overlap in pixels between neighbouring tiles (a multiple of the scale factor, below tileSize)
  */
 public record Tiling(int threshold, int tileSize, int overlap) {
 
@@ -22,9 +24,9 @@ public record Tiling(int threshold, int tileSize, int overlap) {
         }
     }
 
-    /** diffusers' {@code enable_tiling()} for an SD 1.x VAE (tile 512 px, overlap factor 0.25). */
-    public static Tiling diffusersDefault() {
-        return new Tiling(512, 512, 128);
+    /** The same tiles at any image size, for requests that ask for tiling: a small image is then one tile. */
+    public Tiling always() {
+        return new Tiling(1, tileSize, overlap);
     }
 
     boolean applies(int height, int width) {
@@ -36,5 +38,20 @@ public record Tiling(int threshold, int tileSize, int overlap) {
             throw new IllegalArgumentException("tile size " + tileSize + " and overlap " + overlap
                     + " must be multiples of the VAE scale factor " + scaleFactor);
         }
+    }
+
+    /**
+     * Where the tiles start along one axis of {@code latents} latents: the fewest tiles of {@code tileSize / scale}
+     * latents (or the whole axis, if shorter) whose neighbours overlap by at least {@code overlap / scale}, spread
+     * evenly from the first latent to the last.
+     */
+    int[] tileStarts(int latents, int scaleFactor) {
+        int tile = tileSize / scaleFactor, least = overlap / scaleFactor;
+        if (latents <= tile) return new int[]{0};
+        int count = (latents - least + tile - least - 1) / (tile - least);
+        int[] starts = new int[count];
+        // The mean step is at most tile - least, an integer, so rounding never makes one step longer than that.
+        for (int k = 0; k < count; k++) starts[k] = (int) Math.round((double) k * (latents - tile) / (count - 1));
+        return starts;
     }
 }

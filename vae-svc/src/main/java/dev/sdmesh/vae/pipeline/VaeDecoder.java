@@ -160,34 +160,58 @@ public final class VaeDecoder {
     }
 
     /**
-     * diffusers' {@code tiled_decode}: tiles start every {@code stride} latents; each tile is blended with the (already
-     * blended) tile above ({@code blend_v}) and then the one to its left ({@code blend_h}), and its top-left
-     * {@code tileSize - overlap} pixels are kept. Only the previous row of tiles is held.
+     * Decodes tile by tile (the whole batch at once) and adds each tile into the image weighted by its blend weights
+     * along both axes; only the image and one tile are held.
      */
     private float[] tiledDecode(float[] latents, int batch, int height, int width) {
         int scale = config.scaleFactor();
-        int tileLatent = tiling.tileSize() / scale;
-        int stride = (tiling.tileSize() - tiling.overlap()) / scale;
-        int rowLimit = tiling.tileSize() - tiling.overlap();
+        int[] rows = tiling.tileStarts(height, scale), columns = tiling.tileStarts(width, scale);
+        int tileHeight = Math.min(tiling.tileSize() / scale, height), tileWidth = Math.min(tiling.tileSize() / scale, width);
+        float[][] rowWeights = blendWeights(rows, tileHeight, height, scale);
+        float[][] columnWeights = blendWeights(columns, tileWidth, width, scale);
         int outHeight = height * scale, outWidth = width * scale;
         float[] out = new float[batch * 3 * outHeight * outWidth];
-        Tile[] above = null;
-        for (int i = 0; i < height; i += stride) {
-            int columns = (width + stride - 1) / stride;
-            Tile[] row = new Tile[columns];
-            for (int j = 0, col = 0; j < width; j += stride, col++) {
-                int th = Math.min(tileLatent, height - i), tw = Math.min(tileLatent, width - j);
-                float[] part = crop(latents, batch, config.latentChannels(), height, width, i, j, th, tw);
-                Tile tile = run(part, new long[]{batch, config.latentChannels(), th, tw}, th * scale, tw * scale);
-                if (above != null) blendVertical(above[col], tile, tiling.overlap());
-                if (col > 0) blendHorizontal(row[col - 1], tile, tiling.overlap());
-                row[col] = tile;
-                paste(tile, Math.min(rowLimit, tile.height), Math.min(rowLimit, tile.width), out, outHeight, outWidth,
-                        i * scale, j * scale);
+        for (int r = 0; r < rows.length; r++) {
+            for (int c = 0; c < columns.length; c++) {
+                float[] part = crop(latents, batch, config.latentChannels(), height, width, rows[r], columns[c],
+                        tileHeight, tileWidth);
+                Tile tile = run(part, new long[]{batch, config.latentChannels(), tileHeight, tileWidth},
+                        tileHeight * scale, tileWidth * scale);
+                addWeighted(tile, rowWeights[r], columnWeights[c], out, outHeight, outWidth, rows[r] * scale,
+                        columns[c] * scale);
             }
-            above = row;
         }
         return out;
+    }
+
+    /**
+     * Each tile's share of the output pixels it covers along one axis: 1 where it is alone, ramping linearly (sampled
+     * at pixel centres) down to its edges across the overlap with each neighbour, then divided by the sum over tiles,
+     * so the shares of every pixel add up to 1 and a pixel covered by one tile is that tile's value unchanged.
+     *
+     * @param starts tile starts in latents
+     * @param length tile length in latents
+     * @param size   axis length in latents
+     */
+    static float[][] blendWeights(int[] starts, int length, int size, int scale) {
+        int pixels = length * scale;
+        double[][] raw = new double[starts.length][pixels];
+        double[] sum = new double[size * scale];
+        for (int k = 0; k < starts.length; k++) {
+            int before = k > 0 ? (starts[k - 1] + length - starts[k]) * scale : 0;
+            int after = k + 1 < starts.length ? (starts[k] + length - starts[k + 1]) * scale : 0;
+            for (int p = 0; p < pixels; p++) {
+                double rampUp = p < before ? (p + 0.5) / before : 1;
+                double rampDown = pixels - p <= after ? (pixels - p - 0.5) / after : 1;
+                raw[k][p] = Math.min(rampUp, rampDown);
+                sum[starts[k] * scale + p] += raw[k][p];
+            }
+        }
+        float[][] weights = new float[starts.length][pixels];
+        for (int k = 0; k < starts.length; k++) {
+            for (int p = 0; p < pixels; p++) weights[k][p] = (float) (raw[k][p] / sum[starts[k] * scale + p]);
+        }
+        return weights;
     }
 
     private static float[] crop(float[] src, int batch, int channels, int height, int width,
@@ -203,42 +227,14 @@ public final class VaeDecoder {
         return out;
     }
 
-    private static void paste(Tile tile, int keepHeight, int keepWidth, float[] out, int outHeight, int outWidth,
-                              int top, int left) {
+    private static void addWeighted(Tile tile, float[] rowWeights, float[] columnWeights, float[] out, int outHeight,
+                                    int outWidth, int top, int left) {
         for (int b = 0; b < tile.batch; b++) {
             for (int c = 0; c < 3; c++) {
-                for (int y = 0; y < keepHeight; y++) {
-                    System.arraycopy(tile.data, tile.index(b, c, y, 0), out,
-                            ((b * 3 + c) * outHeight + top + y) * outWidth + left, keepWidth);
-                }
-            }
-        }
-    }
-
-    /** {@code blend_v}: row y of b becomes a's row (extent - y from its bottom) weighted 1 - y/extent, plus b's y/extent. */
-    private static void blendVertical(Tile a, Tile b, int overlap) {
-        int extent = Math.min(Math.min(a.height, b.height), overlap);
-        for (int y = 0; y < extent; y++) {
-            float keep = (float) (1 - (double) y / extent), take = (float) ((double) y / extent);
-            for (int n = 0; n < b.batch; n++) {
-                for (int c = 0; c < 3; c++) {
-                    int from = a.index(n, c, a.height - extent + y, 0), to = b.index(n, c, y, 0);
-                    for (int x = 0; x < b.width; x++) b.data[to + x] = a.data[from + x] * keep + b.data[to + x] * take;
-                }
-            }
-        }
-    }
-
-    /** {@code blend_h}: the same across columns. */
-    private static void blendHorizontal(Tile a, Tile b, int overlap) {
-        int extent = Math.min(Math.min(a.width, b.width), overlap);
-        for (int x = 0; x < extent; x++) {
-            float keep = (float) (1 - (double) x / extent), take = (float) ((double) x / extent);
-            for (int n = 0; n < b.batch; n++) {
-                for (int c = 0; c < 3; c++) {
-                    for (int y = 0; y < b.height; y++) {
-                        int to = b.index(n, c, y, x);
-                        b.data[to] = a.data[a.index(n, c, y, a.width - extent + x)] * keep + b.data[to] * take;
+                for (int y = 0; y < tile.height; y++) {
+                    int from = tile.index(b, c, y, 0), to = ((b * 3 + c) * outHeight + top + y) * outWidth + left;
+                    for (int x = 0; x < tile.width; x++) {
+                        out[to + x] += tile.data[from + x] * (rowWeights[y] * columnWeights[x]);
                     }
                 }
             }

@@ -76,13 +76,11 @@ public final class VaeModels implements AutoCloseable {
         OnnxModel decoderModel = open(folder.onnx(ModelPart.VAE_DECODER));
         Path float32File = folder.root().resolve(FLOAT32_DECODER_FOLDER).resolve("model.onnx");
         Supplier<OnnxModel> fallback = Files.isRegularFile(float32File) ? new Lazy(() -> open(float32File)) : null;
-        // Any size at all tiles: one tile then covers an image no larger than a tile, which is the full decode.
-        Tiling always = new Tiling(1, tiling.tileSize(), tiling.overlap());
         VaeEncoder encoder = folder.hasPart(ModelPart.VAE_ENCODER)
                 ? new VaeEncoder(open(folder.onnx(ModelPart.VAE_ENCODER)), VaeConfig.from(folder.config(ModelPart.VAE_ENCODER)))
                 : null;
         return new Loaded(folder.id(), config, new VaeDecoder(decoderModel, config, tiling, fallback),
-                new VaeDecoder(decoderModel, config, always, fallback), encoder);
+                new VaeDecoder(decoderModel, config, tiling.always(), fallback), encoder);
     }
 
     private OnnxModel open(Path file) {

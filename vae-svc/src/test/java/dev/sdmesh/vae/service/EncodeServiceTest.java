@@ -12,7 +12,7 @@ import dev.sdmesh.runtime.random.TorchGenerator;
 import dev.sdmesh.runtime.tensor.TensorCodec;
 import dev.sdmesh.runtime.testing.ReferenceData;
 import dev.sdmesh.vae.image.ImageInput;
-import dev.sdmesh.vae.pipeline.Tiling;
+import dev.sdmesh.vae.pipeline.ConfiguredTiling;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,7 +31,7 @@ class EncodeServiceTest {
     @BeforeAll
     static void open() {
         models = new VaeModels(new ModelRegistry(ReferenceData.model().getParent(), "model"),
-                new SessionFactory(SessionSettings.cpuDefaults()), Tiling.diffusersDefault());
+                new SessionFactory(SessionSettings.cpuDefaults()), ConfiguredTiling.read());
         service = new EncodeService(models, ImageInput.Limits.defaults());
     }
 
