@@ -14,8 +14,9 @@ import java.util.function.Supplier;
  * [+ shift_factor])} followed by {@code VaeImageProcessor.postprocess} to uint8 RGB.
  *
  * <p>Input is built in the graph's declared element type, so float16 exports work. A float16 SD VAE is known to
- * overflow (diffusers marks it {@code force_upcast}); when a float16 decode yields NaN/Inf the decode is repeated on
- * the float32 session the caller's fallback supplies, and without a fallback it fails with a message that says so.
+ * overflow (diffusers marks it {@code force_upcast}); when a float16 decode yields NaN/Inf the decode is repeated, with
+ * float32 latents, on the float32 session the caller's fallback supplies (a float32 export, or the float16 graph's
+ * {@link Float32Copy}), and without a fallback it fails with a message that says so.
  *
  * <p>Thread-safe: ONNX Runtime sessions may run concurrently, and the fallback is opened once, on first need.
  */

@@ -6,6 +6,7 @@ import dev.sdmesh.runtime.model.ModelPart;
 import dev.sdmesh.runtime.model.ModelRegistry;
 import dev.sdmesh.runtime.onnx.OnnxModel;
 import dev.sdmesh.runtime.onnx.SessionFactory;
+import dev.sdmesh.vae.pipeline.Float32Copy;
 import dev.sdmesh.vae.pipeline.Tiling;
 import dev.sdmesh.vae.pipeline.VaeConfig;
 import dev.sdmesh.vae.pipeline.VaeDecoder;
@@ -22,12 +23,12 @@ import java.util.function.Supplier;
 /**
  * The VAE sessions of this service's device, one set per model, opened on first use and kept.
  *
- * <p>A float16 export may carry a float32 decoder beside its own in {@value #FLOAT32_DECODER_FOLDER}/model.onnx;
- * that one is opened only when a float16 decode overflows, so a folder without it costs nothing and such an overflow
- * is reported instead of retried.
+ * <p>A float16 decoder that overflows is decoded again in float32: on {@value #FLOAT32_DECODER_FOLDER}/model.onnx
+ * where the export carries one, else on a float32 copy of the float16 graph built in memory ({@link Float32Copy}).
+ * Either is opened only on the first overflow, so a model that never overflows costs nothing extra.
  */
 public final class VaeModels implements AutoCloseable {
-    /** Sub-folder of a model that holds the float32 decoder used when the float16 one overflows. */
+    /** Sub-folder of a model that holds the float32 decoder used when the float16 one overflows, if it has one. */
     public static final String FLOAT32_DECODER_FOLDER = "vae_decoder_fp32";
 
     /**
@@ -73,9 +74,11 @@ public final class VaeModels implements AutoCloseable {
 
     private Loaded load(ModelFolder folder) {
         VaeConfig config = VaeConfig.from(folder.config(ModelPart.VAE_DECODER));
-        OnnxModel decoderModel = open(folder.onnx(ModelPart.VAE_DECODER));
+        Path decoderFile = folder.onnx(ModelPart.VAE_DECODER);
+        OnnxModel decoderModel = open(decoderFile);
         Path float32File = folder.root().resolve(FLOAT32_DECODER_FOLDER).resolve("model.onnx");
-        Supplier<OnnxModel> fallback = Files.isRegularFile(float32File) ? new Lazy(() -> open(float32File)) : null;
+        Supplier<OnnxModel> fallback = Files.isRegularFile(float32File) ? new Lazy(() -> open(float32File))
+                : new Lazy(() -> track(Float32Copy.open(sessions, decoderFile)));
         VaeEncoder encoder = folder.hasPart(ModelPart.VAE_ENCODER)
                 ? new VaeEncoder(open(folder.onnx(ModelPart.VAE_ENCODER)), VaeConfig.from(folder.config(ModelPart.VAE_ENCODER)))
                 : null;
@@ -84,7 +87,11 @@ public final class VaeModels implements AutoCloseable {
     }
 
     private OnnxModel open(Path file) {
-        OnnxModel model = sessions.open(file);
+        return track(sessions.open(file));
+    }
+
+    /** Keeps {@code model} to close with the others. */
+    private OnnxModel track(OnnxModel model) {
         synchronized (opened) {
             opened.add(model);
         }

@@ -1,48 +1,79 @@
 package dev.sdmesh.vae.pipeline;
 
+import ai.onnxruntime.platform.Fp16Conversions;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedOutputStream;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
  * Writes tiny ONNX graphs that stand in for VAE exports the reference model does not cover. Each ModelProto is encoded
- * by hand with protobuf's wire format (field numbers from onnx.proto) since no ONNX builder is on the classpath.
+ * by hand with protobuf's wire format (field numbers from onnx.proto).
  */
 final class TinyOnnxGraphs {
     private static final int FLOAT = 1;
     private static final int INT64 = 7;
     private static final int FLOAT16 = 10;
     private static final int ATTRIBUTE_INT = 2;
+    private static final int ATTRIBUTE_TENSOR = 4;
     private static final int ATTRIBUTE_INTS = 7;
+    /** The factor of {@link #float16OverflowDecoder}: 60000 is a float16, 60000² is not. */
+    static final float OVERFLOW_FACTOR = 60000f;
 
     private TinyOnnxGraphs() {
     }
 
     /**
      * A float16 "VAE decoder" that overflows like a float16 SD VAE does: {@code sample = (latent_sample * 60000 *
-     * 60000)[:, 0:3]} in float16 (Inf wherever the input is not tiny).
+     * 60000)[:, 0:3]} in float16 (Inf wherever the input is not tiny), written to {@code file}.
      */
-    static Path float16OverflowDecoder(Path dir) {
-        return write(dir.resolve("fp16_decoder.onnx"), "fp16_overflow", out -> {
-            byte[] big = {0x53, 0x7b}; // float16 60000, little-endian
-            out.writeByteArray(1, node("Mul", "scaled", "latent_sample", "big"));
-            out.writeByteArray(1, node("Mul", "overflowed", "scaled", "big"));
-            out.writeByteArray(1, node("Slice", "sample", "overflowed", "starts", "ends", "axes"));
-            out.writeByteArray(5, message(t -> {
-                t.writeInt32(2, FLOAT16);
-                t.writeString(8, "big");
-                t.writeBytes(9, ByteString.copyFrom(big));
-            }));
+    static Path float16OverflowDecoder(Path file) {
+        return squaringDecoder(file, FLOAT16, OVERFLOW_FACTOR, false);
+    }
+
+    /** {@link #float16OverflowDecoder} with its factor from a Constant node instead of an initializer. */
+    static Path float16OverflowDecoderWithConstantNode(Path file) {
+        return squaringDecoder(file, FLOAT16, OVERFLOW_FACTOR, true);
+    }
+
+    /** {@code sample = (latent_sample * factor * factor)[:, 0:3]} in float32. */
+    static Path float32SquaringDecoder(Path file, float factor) {
+        return squaringDecoder(file, FLOAT, factor, false);
+    }
+
+    private static Path squaringDecoder(Path file, int elementType, float factor, boolean constantNode) {
+        ByteBuffer factorBytes = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+        if (elementType == FLOAT16) factorBytes.putShort(Fp16Conversions.floatToFp16(factor));
+        else factorBytes.putFloat(factor);
+        return write(file, "squaring_decoder", out -> {
+            byte[] factorTensor = message(t -> {
+                t.writeInt32(2, elementType);
+                t.writeString(8, "factor");
+                t.writeBytes(9, ByteString.copyFrom(factorBytes.array(), 0, factorBytes.position()));
+            });
+            if (constantNode) {
+                out.writeByteArray(1, node("Constant", "factor", new String[0], message(a -> {
+                    a.writeString(1, "value");
+                    a.writeByteArray(5, factorTensor);
+                    a.writeInt32(20, ATTRIBUTE_TENSOR);
+                })));
+            } else {
+                out.writeByteArray(5, factorTensor);
+            }
+            out.writeByteArray(1, node("Mul", "scaled", "latent_sample", "factor"));
+            out.writeByteArray(1, node("Mul", "squared", "scaled", "factor"));
+            out.writeByteArray(1, node("Slice", "sample", "squared", "starts", "ends", "axes"));
             out.writeByteArray(5, int64("starts", 0));
             out.writeByteArray(5, int64("ends", 3));
             out.writeByteArray(5, int64("axes", 1));
-            out.writeByteArray(11, valueInfo("latent_sample", FLOAT16));
-            out.writeByteArray(12, valueInfo("sample", FLOAT16));
+            out.writeByteArray(11, valueInfo("latent_sample", elementType));
+            out.writeByteArray(12, valueInfo("sample", elementType));
         });
     }
 

@@ -226,7 +226,7 @@ class VaeDecoderTest {
         String caseId = cases().get(0);
         Npy.Array input = ReferenceData.npy(file(caseId, "vae_decoder_input"));
         SessionFactory factory = new SessionFactory(SessionSettings.cpuDefaults());
-        try (OnnxModel fp16 = factory.open(TinyOnnxGraphs.float16OverflowDecoder(dir))) {
+        try (OnnxModel fp16 = factory.open(TinyOnnxGraphs.float16OverflowDecoder(dir.resolve("fp16_decoder.onnx")))) {
             assertTrue(fp16.isFloat16(VaeDecoder.INPUT));
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> new VaeDecoder(fp16, config, null, null)
                     .decodeLatentSample(input.toFloats(), input.shape(), false));
