@@ -6,6 +6,7 @@ import dev.sdmesh.runtime.grpc.InvalidFieldException;
 import dev.sdmesh.runtime.random.TorchGenerator;
 import dev.sdmesh.runtime.tensor.TensorCodec;
 import dev.sdmesh.unet.pipeline.DenoiseJob;
+import dev.sdmesh.unet.pipeline.DenoiseRun;
 import dev.sdmesh.unet.pipeline.UnetModel;
 import dev.sdmesh.unet.pipeline.UnetModels;
 import dev.sdmesh.unet.scheduler.Scheduler;
@@ -103,7 +104,7 @@ public final class DenoiseRequestMapper {
         if (!Float.isFinite(strength) || strength < 0 || strength > 1 || (initLatents != null && strength == 0)) {
             throw new InvalidFieldException("strength", strength + " is outside (0, 1]");
         }
-        if (initLatents != null && (int) (request.getSteps() * (double) strength) < 1) {
+        if (initLatents != null && DenoiseRun.initTimestep(request.getSteps(), strength) < 1) {
             throw new InvalidFieldException("strength", "steps × strength = " + request.getSteps() * strength
                     + " leaves no denoising step; raise strength or steps");
         }

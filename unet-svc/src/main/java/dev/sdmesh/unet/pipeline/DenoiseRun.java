@@ -44,9 +44,19 @@ public final class DenoiseRun {
      * {@code t_start = max(steps - init_timestep, 0)}, then {@code timesteps[t_start * order:]}.
      */
     static double[] img2imgTimesteps(double[] all, int steps, float strength, int order) {
-        int initTimestep = Math.min((int) (steps * (double) strength), steps);
+        int initTimestep = initTimestep(steps, strength);
         int tStart = Math.max(steps - initTimestep, 0);
         return Arrays.copyOfRange(all, Math.min(tStart * order, all.length), all.length);
+    }
+
+    /**
+     * Python's {@code min(int(steps * strength), steps)} for the strength the client wrote: the proto carries it as a
+     * float32, whose widened value (0.7f = 0.69999998…) truncates one step lower than Python's double 0.7 does, so the
+     * float is read back as the shortest decimal that names it.
+     */
+    public static int initTimestep(int steps, float strength) {
+        double asSent = Double.parseDouble(Float.toString(strength));
+        return Math.min((int) (steps * asSent), steps);
     }
 
     private void prepareLatents() {

@@ -16,15 +16,38 @@ public final class DDPMScheduler extends AlphasCumprodScheduler {
             "clip_sample", "prediction_type", "thresholding", "dynamic_thresholding_ratio", "clip_sample_range",
             "sample_max_value", "timestep_spacing", "steps_offset", "rescale_betas_zero_snr");
 
+    /**
+     * Any string: diffusers' {@code _get_variance} leaves a variance_type it does not know at the clamped β̃_t,
+     * so it samples exactly as {@code fixed_small}.
+     */
     private final String varianceType;
 
     public DDPMScheduler(SchedulerConfig config) {
-        super(config, NoiseSchedule.from(config));
+        super(config, noiseSchedule(config));
         this.varianceType = config.getString("variance_type", "fixed_small");
-        if (!Set.of("fixed_small", "fixed_small_log", "fixed_large", "fixed_large_log", "learned", "learned_range")
-                .contains(varianceType)) {
-            throw new IllegalArgumentException("variance_type '" + varianceType + "' is not supported");
+    }
+
+    /** DDPM alone also offers GeoDiff's {@code sigmoid} beta schedule; {@code trained_betas} still take precedence. */
+    private static NoiseSchedule noiseSchedule(SchedulerConfig config) {
+        if (config.has("trained_betas") || !config.getString("beta_schedule", "linear").equals("sigmoid")) {
+            return NoiseSchedule.from(config);
         }
+        return NoiseSchedule.from(config.with("trained_betas", sigmoidBetas(config)));
+    }
+
+    /**
+     * {@code torch.sigmoid(torch.linspace(-6, 6, n)) * (beta_end - beta_start) + beta_start} in float32: the
+     * Python-float difference and start are rounded to float32 when they meet the tensor.
+     */
+    private static float[] sigmoidBetas(SchedulerConfig config) {
+        double betaStart = config.getDouble("beta_start", 0.0001);
+        double betaEnd = config.getDouble("beta_end", 0.02);
+        float[] betas = NoiseSchedule.linspaceFloat32(-6, 6, config.getInt("num_train_timesteps", 1000));
+        for (int i = 0; i < betas.length; i++) {
+            float sigmoid = 1.0f / (1.0f + (float) Math.exp(-betas[i]));
+            betas[i] = sigmoid * (float) (betaEnd - betaStart) + (float) betaStart;
+        }
+        return betas;
     }
 
     @Override
@@ -106,7 +129,6 @@ public final class DDPMScheduler extends AlphasCumprodScheduler {
         // β̃_t of formula (6) and (7), clamped so the log below stays finite
         float variance = Math.max((1.0f - alphaProdTPrev) / (1.0f - alphaProdT) * currentBetaT, 1e-20f);
         return switch (varianceType) {
-            case "fixed_small" -> variance;
             case "fixed_small_log" -> (float) Math.exp(0.5f * (float) Math.log(variance));
             case "fixed_large" -> currentBetaT;
             case "fixed_large_log" -> (float) Math.log(currentBetaT);
@@ -117,7 +139,8 @@ public final class DDPMScheduler extends AlphasCumprodScheduler {
                 float frac = (predictedVariance[i] + 1.0f) / 2.0f;
                 yield frac * maxLog + (1.0f - frac) * minLog;
             }
-            default -> throw new IllegalStateException(varianceType);
+            // fixed_small, and any name diffusers does not know
+            default -> variance;
         };
     }
 

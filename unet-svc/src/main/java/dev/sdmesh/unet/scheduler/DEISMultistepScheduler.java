@@ -42,16 +42,15 @@ public final class DEISMultistepScheduler extends ExponentialSolverScheduler {
         if (!Set.of("logrho", "midpoint", "heun", "bh1", "bh2").contains(solver)) {
             throw new IllegalArgumentException("solver_type '" + solver + "' is not implemented");
         }
-        if (solverOrder < 1 || solverOrder > 3) {
-            throw new IllegalArgumentException("solver_order must be 1, 2 or 3, got " + solverOrder);
-        }
+        // diffusers' step runs any order above 3 as the third-order update
+        if (solverOrder < 1) throw new IllegalArgumentException("solver_order must be >= 1, got " + solverOrder);
     }
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
         long[] spaced = DpmSolverMath.spacedTimesteps(timestepSpacing, noise.numTrainTimesteps,
                 noise.numTrainTimesteps, numInferenceSteps, stepsOffset);
-        setSchedule(DpmSolverMath.vpSchedule(noise, spaced, useKarrasSigmas, false, null));
+        setSchedule(DpmSolverMath.vpSchedule(noise, spaced, useKarrasSigmas, false));
         this.modelOutputs = new float[solverOrder][];
         this.lowerOrderNums = 0;
     }

@@ -7,11 +7,13 @@ import java.util.Set;
 
 /**
  * diffusers 0.25 {@code DPMSolverMultistepScheduler} (DPM-Solver / DPM-Solver++ multistep, orders 1-3, with the SDE
- * variants). {@code final_sigmas_type} is not a 0.25 key: absent, the 0.25 schedule is used; given, the later
- * diffusers meaning applies (and {@code "zero"} forces a first-order last step, as there).
+ * variants). {@code final_sigmas_type} and {@code rescale_betas_zero_snr} came in later releases: configs saved by
+ * them carry the keys, and 0.25 ignores them, so this class does too. A {@code solver_order} above 3 runs as 3, as in
+ * diffusers, whose step falls through to the third-order update.
  */
 public final class DPMSolverMultistepScheduler extends ExponentialSolverScheduler {
 
+    /** The 0.25 {@code __init__} keys, plus {@code final_sigmas_type}: accepted so newer configs load, and ignored. */
     public static final Set<String> CONFIG_KEYS = Set.of(
             "num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "trained_betas", "solver_order",
             "prediction_type", "thresholding", "dynamic_thresholding_ratio", "sample_max_value", "algorithm_type",
@@ -25,7 +27,6 @@ public final class DPMSolverMultistepScheduler extends ExponentialSolverSchedule
     private final boolean eulerAtFinal;
     private final boolean useKarrasSigmas;
     private final boolean useLuLambdas;
-    private final String finalSigmasType;
     private final double lambdaMinClipped;
     private final String varianceType;
     private final String timestepSpacing;
@@ -46,7 +47,6 @@ public final class DPMSolverMultistepScheduler extends ExponentialSolverSchedule
         this.eulerAtFinal = config.getBoolean("euler_at_final", false);
         this.useKarrasSigmas = config.getBoolean("use_karras_sigmas", false);
         this.useLuLambdas = config.getBoolean("use_lu_lambdas", false);
-        this.finalSigmasType = config.has("final_sigmas_type") ? config.getString("final_sigmas_type", null) : null;
         this.lambdaMinClipped = config.getDouble("lambda_min_clipped", Double.NEGATIVE_INFINITY);
         this.varianceType = config.has("variance_type") ? config.getString("variance_type", null) : null;
         this.timestepSpacing = config.getString("timestep_spacing", "linspace");
@@ -58,12 +58,7 @@ public final class DPMSolverMultistepScheduler extends ExponentialSolverSchedule
         if (!Set.of("midpoint", "heun").contains(solverType)) {
             throw new IllegalArgumentException("solver_type '" + solver + "' is not implemented");
         }
-        if (solverOrder < 1 || solverOrder > 3) {
-            throw new IllegalArgumentException("solver_order must be 1, 2 or 3, got " + solverOrder);
-        }
-        if ("zero".equals(finalSigmasType) && !algorithmType.endsWith("dpmsolver++")) {
-            throw new IllegalArgumentException("final_sigmas_type zero needs algorithm_type dpmsolver++ or sde-dpmsolver++");
-        }
+        if (solverOrder < 1) throw new IllegalArgumentException("solver_order must be >= 1, got " + solverOrder);
     }
 
     @Override
@@ -71,7 +66,7 @@ public final class DPMSolverMultistepScheduler extends ExponentialSolverSchedule
         int lastTimestep = DpmSolverMath.clippedLastTimestep(noise, lambdaMinClipped);
         long[] spaced = DpmSolverMath.spacedTimesteps(
                 timestepSpacing, lastTimestep, noise.numTrainTimesteps, numInferenceSteps, stepsOffset);
-        setSchedule(DpmSolverMath.vpSchedule(noise, spaced, useKarrasSigmas, useLuLambdas, finalSigmasType));
+        setSchedule(DpmSolverMath.vpSchedule(noise, spaced, useKarrasSigmas, useLuLambdas));
         this.modelOutputs = new float[solverOrder][];
         this.lowerOrderNums = 0;
     }
@@ -81,8 +76,7 @@ public final class DPMSolverMultistepScheduler extends ExponentialSolverSchedule
         initStepIndex(timestep);
         int n = timesteps.length;
         boolean shortSchedule = lowerOrderFinal && n < 15;
-        boolean lowerOrderFinalStep = stepIndex == n - 1
-                && (eulerAtFinal || shortSchedule || "zero".equals(finalSigmasType));
+        boolean lowerOrderFinalStep = stepIndex == n - 1 && (eulerAtFinal || shortSchedule);
         boolean lowerOrderSecondStep = stepIndex == n - 2 && shortSchedule;
 
         float[] converted = convertModelOutput(modelOutput, sample);
@@ -106,7 +100,7 @@ public final class DPMSolverMultistepScheduler extends ExponentialSolverSchedule
 
     /** DPM-Solver++ works on the data prediction x0, DPM-Solver on the noise prediction epsilon. */
     private float[] convertModelOutput(float[] modelOutput, float[] sample) {
-        float[] output = DpmSolverMath.meanOutput(modelOutput, sample, varianceType);
+        float[] output = meanOutput(modelOutput, sample, varianceType);
         return algorithmType.endsWith("dpmsolver++") ? dataPrediction(output, sample) : noisePrediction(output, sample);
     }
 

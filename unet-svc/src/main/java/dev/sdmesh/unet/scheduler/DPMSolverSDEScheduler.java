@@ -30,7 +30,9 @@ public final class DPMSolverSDEScheduler extends SigmaScheduler {
     private Float midPointSigma;
 
     public DPMSolverSDEScheduler(SchedulerConfig config) {
-        super(config, Sigmas.noiseSchedule(config, 0.00085, 0.012).alphasCumprod, false);
+        // DPMSolverSDEScheduler has no rescale_betas_zero_snr; diffusers ignores the key if a shared config carries it.
+        super(config, Sigmas.noiseSchedule(config.with("rescale_betas_zero_snr", false), 0.00085, 0.012).alphasCumprod,
+                false);
         this.useKarrasSigmas = config.getBoolean("use_karras_sigmas", false);
         this.noiseSamplerSeed = config.has("noise_sampler_seed") ? config.raw("noise_sampler_seed").asLong() : null;
     }

@@ -58,7 +58,7 @@ public final class DPMSolverSinglestepScheduler extends ExponentialSolverSchedul
         int lastTimestep = DpmSolverMath.clippedLastTimestep(noise, lambdaMinClipped);
         long[] spaced = DpmSolverMath.spacedTimesteps(
                 "linspace", lastTimestep, noise.numTrainTimesteps, numInferenceSteps, 0);
-        setSchedule(DpmSolverMath.vpSchedule(noise, spaced, useKarrasSigmas, false, null));
+        setSchedule(DpmSolverMath.vpSchedule(noise, spaced, useKarrasSigmas, false));
         this.modelOutputs = new float[solverOrder][];
         this.groupSample = null;
         // diffusers switches lower_order_final on (for good) when the steps do not split into whole groups
@@ -66,25 +66,23 @@ public final class DPMSolverSinglestepScheduler extends ExponentialSolverSchedul
         this.orderList = orderList(numInferenceSteps);
     }
 
-    /** diffusers' {@code get_order_list}: the solver order of each step. */
+    /**
+     * diffusers 0.25's {@code get_order_list}: the solver order of each step. With lower_order_final, order 3 ends on
+     * a shortened group ([1, 2, 1] when the steps split evenly); order 2 only shortens an odd count, so an even count
+     * keeps its final second-order step (lowering that came with diffusers 0.27).
+     */
     private int[] orderList(int steps) {
         List<Integer> orders = new ArrayList<>();
         int groups = steps / solverOrder;
         int remainder = steps % solverOrder;
-        if (lowerOrderFinal && solverOrder > 1) {
-            // whole groups, then the leftover steps as a shorter group (a trailing [1, 1] for an even order-2 run)
-            int fullGroups = remainder == 0 ? groups - 1 : groups;
-            for (int g = 0; g < fullGroups; g++) for (int o = 1; o <= solverOrder; o++) orders.add(o);
-            if (solverOrder == 3 && remainder == 0) {
-                orders.addAll(List.of(1, 2, 1));
-            } else if (solverOrder == 2 && remainder == 0) {
-                orders.addAll(List.of(1, 1));
-            } else {
-                for (int o = 1; o <= remainder; o++) orders.add(o);
-            }
+        boolean endsOnShortGroup = lowerOrderFinal && solverOrder == 3 && remainder == 0;
+        int fullGroups = endsOnShortGroup ? groups - 1 : groups;
+        for (int g = 0; g < fullGroups; g++) for (int o = 1; o <= solverOrder; o++) orders.add(o);
+        if (endsOnShortGroup) {
+            orders.addAll(List.of(1, 2, 1));
         } else {
-            // setTimesteps made lower_order_final true unless the steps split into whole groups
-            for (int g = 0; g < groups; g++) for (int o = 1; o <= solverOrder; o++) orders.add(o);
+            // setTimesteps turned lower_order_final on unless the steps split into whole groups
+            for (int o = 1; o <= remainder; o++) orders.add(o);
         }
         return orders.stream().mapToInt(Integer::intValue).toArray();
     }
@@ -92,7 +90,7 @@ public final class DPMSolverSinglestepScheduler extends ExponentialSolverSchedul
     @Override
     public StepOutput step(float[] modelOutput, double timestep, float[] sample, TorchGenerator generator) {
         initStepIndex(timestep);
-        float[] output = DpmSolverMath.meanOutput(modelOutput, sample, varianceType);
+        float[] output = meanOutput(modelOutput, sample, varianceType);
         float[] converted = "dpmsolver++".equals(algorithmType)
                 ? dataPrediction(output, sample) : noisePrediction(output, sample);
         System.arraycopy(modelOutputs, 1, modelOutputs, 0, solverOrder - 1);

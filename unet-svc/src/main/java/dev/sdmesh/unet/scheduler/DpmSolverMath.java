@@ -1,7 +1,5 @@
 package dev.sdmesh.unet.scheduler;
 
-import java.util.Arrays;
-
 /**
  * Math shared by the VP-type exponential-integrator solvers (DPM-Solver multistep/singlestep, DEIS, UniPC) as
  * diffusers 0.25 writes it: the int64 timestep spacings, the sigma schedule with its final sigma, the
@@ -88,19 +86,16 @@ final class DpmSolverMath {
 
     /**
      * The inference schedule of the 0.25 solvers' {@code set_timesteps}: timesteps and {@code n + 1} float32 sigmas.
-     *
-     * @param finalSigmasType null for diffusers 0.25 behaviour (Karras/Lu repeat their last sigma, the plain schedule
-     *                        ends at the training {@code sigma_min}); {@code "zero"} or {@code "sigma_min"} for the
-     *                        later {@code final_sigmas_type} option
+     * Karras and Lu schedules repeat their last sigma; the plain schedule ends at the training {@code sigma_min}
+     * (0.25 has no {@code final_sigmas_type}).
      */
-    static Schedule vpSchedule(NoiseSchedule noise, long[] spacedTimesteps, boolean karras, boolean lu,
-                               String finalSigmasType) {
+    static Schedule vpSchedule(NoiseSchedule noise, long[] spacedTimesteps, boolean karras, boolean lu) {
         float[] train = Sigmas.fromAlphasCumprod(noise.alphasCumprod);
         float[] logSigmas = Sigmas.log(train);
         int n = spacedTimesteps.length;
         long[] timesteps = spacedTimesteps;
         double[] sigmas;
-        double legacyLast;
+        double last;
         if (karras || lu) {
             double[] flipped = new double[train.length];
             for (int i = 0; i < train.length; i++) flipped[i] = train[train.length - 1 - i];
@@ -109,23 +104,12 @@ final class DpmSolverMath {
                     : luSigmas(logSigmas[0], logSigmas[logSigmas.length - 1], n);
             timesteps = new long[n];
             for (int i = 0; i < n; i++) timesteps[i] = (long) Math.rint(Sigmas.sigmaToT(sigmas[i], logSigmas));
-            legacyLast = sigmas[n - 1];
+            last = sigmas[n - 1];
         } else {
             double[] at = new double[n];
             for (int i = 0; i < n; i++) at[i] = timesteps[i];
             sigmas = Sigmas.interp(at, train);
-            legacyLast = train[0];
-        }
-        double last;
-        if (finalSigmasType == null) {
-            last = legacyLast;
-        } else {
-            last = switch (finalSigmasType) {
-                case "zero" -> 0.0;
-                case "sigma_min" -> train[0];
-                default -> throw new IllegalArgumentException(
-                        "final_sigmas_type '" + finalSigmasType + "' is not one of zero, sigma_min");
-            };
+            last = train[0];
         }
         float[] out = new float[n + 1];
         for (int i = 0; i < n; i++) out[i] = (float) sigmas[i];
@@ -179,16 +163,6 @@ final class DpmSolverMath {
 
     static float expm1(float x) {
         return (float) Math.expm1(x);
-    }
-
-    /**
-     * The mean part of the model output: with {@code variance_type} learned/learned_range the model predicts the
-     * variance too, and diffusers keeps the leading channels (this assumes one image per call).
-     */
-    static float[] meanOutput(float[] modelOutput, float[] sample, String varianceType) {
-        boolean learned = "learned".equals(varianceType) || "learned_range".equals(varianceType);
-        if (learned && modelOutput.length > sample.length) return Arrays.copyOf(modelOutput, sample.length);
-        return modelOutput;
     }
 
     /** x0 from the model output for {@code prediction_type} epsilon / sample / v_prediction. */

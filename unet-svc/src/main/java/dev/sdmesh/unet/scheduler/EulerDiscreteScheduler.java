@@ -19,9 +19,8 @@ public final class EulerDiscreteScheduler extends SigmaScheduler {
     }
 
     private final String interpolationType;
-    private final boolean useKarrasSigmas;
-    private final Double sigmaMin;
-    private final Double sigmaMax;
+    /** Null when {@code use_karras_sigmas} is off. */
+    private final KarrasBounds karrasBounds;
     private final boolean continuousTimesteps;
     private final StepOptions stepOptions;
 
@@ -36,9 +35,7 @@ public final class EulerDiscreteScheduler extends SigmaScheduler {
             throw new IllegalArgumentException(
                     "interpolation_type '" + interpolationType + "' is not one of linear, log_linear");
         }
-        this.useKarrasSigmas = config.getBoolean("use_karras_sigmas", false);
-        this.sigmaMin = config.has("sigma_min") ? config.getDouble("sigma_min", 0) : null;
-        this.sigmaMax = config.has("sigma_max") ? config.getDouble("sigma_max", 0) : null;
+        this.karrasBounds = config.getBoolean("use_karras_sigmas", false) ? KarrasBounds.of(config) : null;
         String timestepType = config.getString("timestep_type", "discrete");
         if (!timestepType.equals("discrete") && !timestepType.equals("continuous")) {
             throw new IllegalArgumentException("timestep_type '" + timestepType + "' is not one of discrete, continuous");
@@ -74,8 +71,9 @@ public final class EulerDiscreteScheduler extends SigmaScheduler {
             inferenceSigmas = new double[logs.length];
             for (int i = 0; i < logs.length; i++) inferenceSigmas[i] = (float) Math.exp(logs[i]);
         }
-        if (useKarrasSigmas) {
-            inferenceSigmas = Sigmas.karras(inferenceSigmas, numInferenceSteps, sigmaMin, sigmaMax);
+        if (karrasBounds != null) {
+            inferenceSigmas = Sigmas.karras(inferenceSigmas, numInferenceSteps, karrasBounds.sigmaMin(),
+                    karrasBounds.sigmaMax());
             spaced = new double[inferenceSigmas.length];
             for (int i = 0; i < spaced.length; i++) spaced[i] = Sigmas.sigmaToT(inferenceSigmas[i], logSigmas);
         }

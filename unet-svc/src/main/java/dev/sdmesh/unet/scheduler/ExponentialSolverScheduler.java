@@ -24,7 +24,8 @@ abstract class ExponentialSolverScheduler implements Scheduler {
     protected Integer stepIndex;
 
     protected ExponentialSolverScheduler(SchedulerConfig config) {
-        this.noise = NoiseSchedule.from(config);
+        // None of these classes has rescale_betas_zero_snr in 0.25: diffusers ignores the key if a shared config has it.
+        this.noise = NoiseSchedule.from(config.with("rescale_betas_zero_snr", false));
         this.predictionType = config.getString("prediction_type", "epsilon");
         this.thresholding = config.getBoolean("thresholding", false);
         this.dynamicThresholdingRatio = config.getDouble("dynamic_thresholding_ratio", 0.995);
@@ -93,6 +94,20 @@ abstract class ExponentialSolverScheduler implements Scheduler {
         float[] out = new float[originalSamples.length];
         for (int i = 0; i < out.length; i++) out[i] = as.alpha() * originalSamples[i] + as.sigma() * noiseSample[i];
         return out;
+    }
+
+    /**
+     * The mean part of the model output: with {@code variance_type} learned/learned_range the model also predicts the
+     * variance, and diffusers keeps {@code model_output[:, :3]}, the leading channels of each image.
+     */
+    protected float[] meanOutput(float[] modelOutput, float[] sample, String varianceType) {
+        boolean learned = "learned".equals(varianceType) || "learned_range".equals(varianceType);
+        if (!learned || modelOutput.length == sample.length) return modelOutput;
+        int perImageOut = modelOutput.length / batchSize;
+        int perImageMean = sample.length / batchSize;
+        float[] mean = new float[sample.length];
+        for (int b = 0; b < batchSize; b++) System.arraycopy(modelOutput, b * perImageOut, mean, b * perImageMean, perImageMean);
+        return mean;
     }
 
     /** x0 at the current sigma, dynamically thresholded when configured. */

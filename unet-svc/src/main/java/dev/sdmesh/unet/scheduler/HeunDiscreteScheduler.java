@@ -12,7 +12,8 @@ import java.util.Set;
 public final class HeunDiscreteScheduler extends SigmaScheduler {
     public static final Set<String> CONFIG_KEYS = keys("use_karras_sigmas", "clip_sample", "clip_sample_range");
 
-    private final boolean useKarrasSigmas;
+    /** Null when {@code use_karras_sigmas} is off. */
+    private final KarrasBounds karrasBounds;
     private final boolean clipSample;
     private final float clipSampleRange;
 
@@ -22,15 +23,22 @@ public final class HeunDiscreteScheduler extends SigmaScheduler {
     private float[] firstOrderSample;
 
     public HeunDiscreteScheduler(SchedulerConfig config) {
-        super(config, Sigmas.noiseSchedule(config, 0.00085, 0.012).alphasCumprod, true);
-        this.useKarrasSigmas = config.getBoolean("use_karras_sigmas", false);
+        super(config, alphasCumprod(config), true);
+        this.karrasBounds = config.getBoolean("use_karras_sigmas", false) ? KarrasBounds.of(config) : null;
         this.clipSample = config.getBoolean("clip_sample", false);
         this.clipSampleRange = (float) config.getDouble("clip_sample_range", 1.0);
     }
 
+    /** Heun alone also accepts diffusers' {@code "exp"} beta schedule. */
+    private static float[] alphasCumprod(SchedulerConfig config) {
+        boolean exponential = !config.has("trained_betas") && config.getString("beta_schedule", "linear").equals("exp");
+        return exponential ? NoiseSchedule.exponential(config.getInt("num_train_timesteps", 1000)).alphasCumprod
+                : alphasCumprodWithoutZeroSnr(config, 0.00085, 0.012);
+    }
+
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        BaseSchedule base = baseSchedule(numInferenceSteps, useKarrasSigmas, false);
+        BaseSchedule base = baseSchedule(numInferenceSteps, karrasBounds, false);
         float[] withZero = base.sigmas();
         double[] sigmaTimesteps = base.timesteps();
         // sigmas: [s0, s1, s1, ..., s_{n-1}, s_{n-1}, 0]; timesteps: [t0, t1, t1, ..., t_{n-1}, t_{n-1}].

@@ -13,7 +13,8 @@ import java.util.Set;
 public final class KDPM2AncestralDiscreteScheduler extends SigmaScheduler {
     public static final Set<String> CONFIG_KEYS = keys("use_karras_sigmas");
 
-    private final boolean useKarrasSigmas;
+    /** Null when {@code use_karras_sigmas} is off. */
+    private final KarrasBounds karrasBounds;
     private float[] sigmasInterpol;
     private float[] sigmasUp;
     private float[] sigmasDown;
@@ -21,13 +22,13 @@ public final class KDPM2AncestralDiscreteScheduler extends SigmaScheduler {
     private float[] firstOrderSample;
 
     public KDPM2AncestralDiscreteScheduler(SchedulerConfig config) {
-        super(config, Sigmas.noiseSchedule(config, 0.00085, 0.012).alphasCumprod, false);
-        this.useKarrasSigmas = config.getBoolean("use_karras_sigmas", false);
+        super(config, alphasCumprodWithoutZeroSnr(config, 0.00085, 0.012), false);
+        this.karrasBounds = config.getBoolean("use_karras_sigmas", false) ? KarrasBounds.of(config) : null;
     }
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        BaseSchedule base = baseSchedule(numInferenceSteps, useKarrasSigmas, true);
+        BaseSchedule base = baseSchedule(numInferenceSteps, karrasBounds, true);
         float[] s = base.sigmas();
         int len = s.length;
         float[] up = new float[len];

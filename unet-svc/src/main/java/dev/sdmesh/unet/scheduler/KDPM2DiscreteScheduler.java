@@ -12,19 +12,20 @@ import java.util.Set;
 public final class KDPM2DiscreteScheduler extends SigmaScheduler {
     public static final Set<String> CONFIG_KEYS = keys("use_karras_sigmas");
 
-    private final boolean useKarrasSigmas;
+    /** Null when {@code use_karras_sigmas} is off. */
+    private final KarrasBounds karrasBounds;
     private float[] sigmasInterpol;
     /** The sample of the first-order half step; null while in first-order mode. */
     private float[] firstOrderSample;
 
     public KDPM2DiscreteScheduler(SchedulerConfig config) {
-        super(config, Sigmas.noiseSchedule(config, 0.00085, 0.012).alphasCumprod, false);
-        this.useKarrasSigmas = config.getBoolean("use_karras_sigmas", false);
+        super(config, alphasCumprodWithoutZeroSnr(config, 0.00085, 0.012), false);
+        this.karrasBounds = config.getBoolean("use_karras_sigmas", false) ? KarrasBounds.of(config) : null;
     }
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
-        BaseSchedule base = baseSchedule(numInferenceSteps, useKarrasSigmas, true);
+        BaseSchedule base = baseSchedule(numInferenceSteps, karrasBounds, true);
         float[] s = base.sigmas();
         int len = s.length;
         // sigmas.log().lerp(sigmas.roll(1).log(), 0.5).exp(): the midpoint between each sigma and the one before it

@@ -32,9 +32,9 @@ public final class LCMScheduler extends AlphasCumprodScheduler {
     @Override
     public void setTimesteps(int numInferenceSteps) {
         int originalSteps = config.getInt("original_inference_steps", 50);
-        if (originalSteps > numTrainTimesteps) {
-            throw new IllegalArgumentException("original_inference_steps " + originalSteps
-                    + " cannot be larger than num_train_timesteps " + numTrainTimesteps);
+        if (originalSteps < 1 || originalSteps > numTrainTimesteps) {
+            throw new IllegalArgumentException("original_inference_steps must be in 1.." + numTrainTimesteps
+                    + " (num_train_timesteps), got " + originalSteps);
         }
         checkInferenceSteps(numInferenceSteps);
         if (numInferenceSteps > originalSteps) {

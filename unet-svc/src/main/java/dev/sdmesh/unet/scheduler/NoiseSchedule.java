@@ -1,5 +1,7 @@
 package dev.sdmesh.unet.scheduler;
 
+import java.util.function.DoubleUnaryOperator;
+
 /**
  * The training noise schedule shared by all schedulers: diffusers' {@code betas}, {@code alphas} and
  * {@code alphas_cumprod} from {@code beta_schedule}, {@code beta_start}, {@code beta_end}, {@code num_train_timesteps},
@@ -44,7 +46,7 @@ public final class NoiseSchedule {
                     for (int i = 0; i < n; i++) roots[i] = roots[i] * roots[i];
                     yield roots;
                 }
-                case "squaredcos_cap_v2" -> betasForAlphaBar(n, 0.999);
+                case "squaredcos_cap_v2" -> betasForAlphaBar(n, NoiseSchedule::alphaBarCosine);
                 default -> throw new IllegalArgumentException(
                         "beta_schedule '" + schedule + "' is not one of linear, scaled_linear, squaredcos_cap_v2");
             };
@@ -91,12 +93,21 @@ public final class NoiseSchedule {
         return out;
     }
 
-    private static float[] betasForAlphaBar(int n, double maxBeta) {
+    /**
+     * The schedule of {@code beta_schedule="exp"}, which of the schedulers only HeunDiscreteScheduler accepts (for
+     * Shap-E): {@code betas_for_alpha_bar(n, alpha_transform_type="exp")}, alpha_bar(t) = exp(-12 t).
+     */
+    static NoiseSchedule exponential(int numTrainTimesteps) {
+        return new NoiseSchedule(numTrainTimesteps, betasForAlphaBar(numTrainTimesteps, t -> Math.exp(t * -12.0)));
+    }
+
+    /** diffusers' {@code betas_for_alpha_bar} with {@code max_beta=0.999}, in float64, stored as float32. */
+    private static float[] betasForAlphaBar(int n, DoubleUnaryOperator alphaBar) {
         float[] betas = new float[n];
         for (int i = 0; i < n; i++) {
             double t1 = (double) i / n;
             double t2 = (double) (i + 1) / n;
-            betas[i] = (float) Math.min(1 - alphaBarCosine(t2) / alphaBarCosine(t1), maxBeta);
+            betas[i] = (float) Math.min(1 - alphaBar.applyAsDouble(t2) / alphaBar.applyAsDouble(t1), 0.999);
         }
         return betas;
     }

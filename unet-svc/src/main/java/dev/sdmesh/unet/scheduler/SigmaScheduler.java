@@ -48,15 +48,41 @@ abstract class SigmaScheduler implements Scheduler {
     }
 
     /**
-     * The common part of {@code set_timesteps}: the spaced timesteps (float32) and their linearly interpolated
-     * training sigmas; with Karras sigmas, the timesteps mapped back from those sigmas, float64 as diffusers keeps them
-     * ({@code round} for KDPM2, which rounds them).
+     * The ends of a Karras schedule; null takes the end of the interpolated schedule. Euler, Heun and both KDPM2
+     * classes read {@code sigma_min}/{@code sigma_max} with {@code hasattr(self.config, ...)}, and diffusers'
+     * {@code from_config} keeps every key of the config it was given, so those apply even to a class without these
+     * arguments. LMS always uses the schedule's ends.
      */
-    BaseSchedule baseSchedule(int numInferenceSteps, boolean useKarrasSigmas, boolean roundKarrasTimesteps) {
+    record KarrasBounds(Double sigmaMin, Double sigmaMax) {
+        static final KarrasBounds SCHEDULE_ENDS = new KarrasBounds(null, null);
+
+        static KarrasBounds of(SchedulerConfig config) {
+            return new KarrasBounds(config.has("sigma_min") ? config.getDouble("sigma_min", 0) : null,
+                    config.has("sigma_max") ? config.getDouble("sigma_max", 0) : null);
+        }
+    }
+
+    /**
+     * The training alphas_cumprod of a class whose {@code __init__} has no {@code rescale_betas_zero_snr} (LMS, Heun,
+     * KDPM2): such a key from another class's config is kept by {@code from_config} but never applied.
+     */
+    static float[] alphasCumprodWithoutZeroSnr(SchedulerConfig config, double betaStartDefault, double betaEndDefault) {
+        return Sigmas.noiseSchedule(config.with("rescale_betas_zero_snr", false), betaStartDefault, betaEndDefault)
+                .alphasCumprod;
+    }
+
+    /**
+     * The common part of {@code set_timesteps}: the spaced timesteps (float32) and their linearly interpolated
+     * training sigmas; with Karras sigmas ({@code karrasBounds} non-null; null: {@code use_karras_sigmas} is off),
+     * the timesteps mapped back from those sigmas, float64 as diffusers keeps them ({@code round} for KDPM2, which
+     * rounds them).
+     */
+    BaseSchedule baseSchedule(int numInferenceSteps, KarrasBounds karrasBounds, boolean roundKarrasTimesteps) {
         double[] spaced = spacedTimesteps(numInferenceSteps);
         double[] inferenceSigmas = Sigmas.interp(spaced, trainSigmas);
-        if (!useKarrasSigmas) return new BaseSchedule(toFloat32(spaced), Sigmas.withFinalZero(inferenceSigmas));
-        double[] karras = Sigmas.karras(inferenceSigmas, numInferenceSteps, null, null);
+        if (karrasBounds == null) return new BaseSchedule(toFloat32(spaced), Sigmas.withFinalZero(inferenceSigmas));
+        double[] karras = Sigmas.karras(inferenceSigmas, numInferenceSteps, karrasBounds.sigmaMin(),
+                karrasBounds.sigmaMax());
         double[] karrasTimesteps = new double[karras.length];
         for (int i = 0; i < karras.length; i++) {
             double t = Sigmas.sigmaToT(karras[i], logSigmas);

@@ -56,7 +56,7 @@ public final class UniPCMultistepScheduler extends ExponentialSolverScheduler {
     public void setTimesteps(int numInferenceSteps) {
         long[] spaced = DpmSolverMath.spacedTimesteps(timestepSpacing, noise.numTrainTimesteps,
                 noise.numTrainTimesteps, numInferenceSteps, stepsOffset);
-        setSchedule(DpmSolverMath.vpSchedule(noise, spaced, useKarrasSigmas, false, null));
+        setSchedule(DpmSolverMath.vpSchedule(noise, spaced, useKarrasSigmas, false));
         this.modelOutputs = new float[solverOrder][];
         this.lowerOrderNums = 0;
         this.lastSample = null;
@@ -120,12 +120,23 @@ public final class UniPCMultistepScheduler extends ExponentialSolverScheduler {
         float factorial = 1;
         float[][] rb = new float[order][order + 1];
         for (int i = 1; i <= order; i++) {
-            for (int k = 0; k < order; k++) rb[i - 1][k] = (float) Math.pow(rks[k], i - 1);
+            for (int k = 0; k < order; k++) rb[i - 1][k] = torchPow(rks[k], i - 1);
             rb[i - 1][order] = hPhiK * factorial / bh;
             factorial *= i + 1;
             hPhiK = hPhiK / hh - 1 / factorial;
         }
         return rb;
+    }
+
+    /** {@code torch.pow(float32, exponent)}: torch multiplies out the exponents 2 and 3, and calls powf for others. */
+    private static float torchPow(float base, int exponent) {
+        return switch (exponent) {
+            case 0 -> 1.0f;
+            case 1 -> base;
+            case 2 -> base * base;
+            case 3 -> base * base * base;
+            default -> (float) Math.pow(base, exponent);
+        };
     }
 
     private float[] predictor(float[] x) {
