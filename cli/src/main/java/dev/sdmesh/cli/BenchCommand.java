@@ -49,7 +49,7 @@ public final class BenchCommand implements Callable<Integer> {
     private static final double GUIDANCE = 7.5;
     private static final String JFR_NAME = "sdmesh-bench";
 
-    @Option(names = "--quick", description = "tiny and sd15 at 2 steps only, fewer repetitions (under 10 minutes on 2 cores).")
+    @Option(names = "--quick", description = "tiny and sd15 at 2 steps only, 3 repetitions (about 10 minutes on 2 cores).")
     boolean quick;
 
     @Option(names = "--model", split = ",", defaultValue = "tiny,sd15",
@@ -100,7 +100,7 @@ public final class BenchCommand implements Callable<Integer> {
         for (ModelFolder folder : folders.values()) {
             int size = defaultSize(folder);
             System.err.printf("floor: %s at %dx%d%n", folder.id(), size, size);
-            floors.add(new FloorBenchmark(sessions, 1, quick ? 5 : 10).measure(folder, size, size));
+            floors.add(new FloorBenchmark(sessions, 1, quick ? 3 : 10).measure(folder, size, size));
         }
         boolean gpu = sessions.provider().kind() == ExecutionProvider.Kind.CUDA;
         List<RequestSpec> configs = new ArrayList<>();
