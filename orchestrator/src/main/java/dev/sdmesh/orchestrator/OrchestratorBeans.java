@@ -4,9 +4,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sdmesh.orchestrator.api.RequestLimits;
 import dev.sdmesh.orchestrator.api.RequestParser;
 import dev.sdmesh.orchestrator.kafka.KafkaEventSink;
+import dev.sdmesh.orchestrator.kafka.KafkaRequestLog;
 import dev.sdmesh.orchestrator.pipeline.EventSink;
 import dev.sdmesh.orchestrator.pipeline.FolderModelCatalog;
 import dev.sdmesh.orchestrator.pipeline.GenerationDefaults;
+import dev.sdmesh.orchestrator.pipeline.GenerationIntake;
 import dev.sdmesh.orchestrator.pipeline.GenerationMetrics;
 import dev.sdmesh.orchestrator.pipeline.GenerationPipeline;
 import dev.sdmesh.orchestrator.pipeline.Generations;
@@ -107,6 +109,16 @@ public class OrchestratorBeans {
                 metrics);
         return new Generations(pipeline, statuses, events, store, metrics,
                 new Generations.Settings(g.concurrency(), g.maxQueued(), g.progressInterval().toMillis()));
+    }
+
+    @Produces
+    @Singleton
+    GenerationIntake intake(RequestParser parser, Generations generations, StatusStore statuses, MinioImageStore store,
+                            OrchestratorConfig config, Instance<Producer<String, byte[]>> producer, ObjectMapper json) {
+        // Without Kafka there is no durable log to append to: requests run on the replica that took them.
+        GenerationIntake.RequestLog log = config.kafka().enabled()
+                ? new KafkaRequestLog(producer.get(), config.kafka().requestsTopic(), json) : null;
+        return new GenerationIntake(parser, generations, statuses, store, store.bucket(), log, config.generation().maxQueued());
     }
 
     void closeGenerations(@Disposes Generations generations) {

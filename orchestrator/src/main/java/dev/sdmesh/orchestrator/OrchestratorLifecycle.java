@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sdmesh.orchestrator.api.RequestParser;
 import dev.sdmesh.orchestrator.kafka.KafkaSettings;
 import dev.sdmesh.orchestrator.kafka.RequestConsumer;
-import dev.sdmesh.orchestrator.kafka.StatusReplay;
+import dev.sdmesh.orchestrator.kafka.StatusFeed;
 import dev.sdmesh.orchestrator.pipeline.Generations;
 import dev.sdmesh.orchestrator.pipeline.StatusStore;
 import dev.sdmesh.orchestrator.storage.MinioImageStore;
@@ -28,9 +28,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Start order: the bucket, the topics, the status replay from the events topic, then the request consumer, so that a
- * redelivered request already finds its earlier outcome. Storage or Kafka being down at start is logged and left to the
- * readiness check rather than failing the process.
+ * Start order: the bucket, the topics, the status replay from the events topic (then followed for as long as the
+ * process runs), then the request consumer, so that a redelivered request already finds its earlier outcome. Storage
+ * or Kafka being down at start is logged and left to the readiness check rather than failing the process.
  */
 @ApplicationScoped
 public class OrchestratorLifecycle {
@@ -53,6 +53,7 @@ public class OrchestratorLifecycle {
     @Inject
     MeterRegistry meters;
 
+    private StatusFeed feed;
     private RequestConsumer consumer;
 
     void start(@Observes StartupEvent event) {
@@ -64,21 +65,29 @@ public class OrchestratorLifecycle {
         if (!config.kafka().enabled()) return;
         KafkaSettings kafka = KafkaClients.settings(config);
         createTopics(kafka);
-        try (KafkaConsumer<String, byte[]> replay = new KafkaConsumer<>(kafka.replayConsumer())) {
-            int n = StatusReplay.replay(replay, kafka.eventsTopic(), statuses, json, config.kafka().replayTimeout());
+        feed = new StatusFeed(new KafkaConsumer<>(kafka.replayConsumer()), kafka.eventsTopic(), statuses, json,
+                config.kafka().replayTimeout());
+        try {
+            int n = feed.replay();
             LOG.infof("status rebuilt from %d events (%d generations)", n, statuses.size());
         } catch (RuntimeException e) {
             LOG.errorf("status replay from %s failed: %s", kafka.eventsTopic(), e.getMessage());
         }
+        start(feed, "generation-status");
         consumer = new RequestConsumer(new KafkaConsumer<>(kafka.requestConsumer()), producer.get(), generations, parser, kafka);
         meters.gauge("sdmesh.kafka.requests.in.flight", consumer, RequestConsumer::inFlight);
-        Thread thread = new Thread(consumer, "generation-requests");
+        start(consumer, "generation-requests");
+    }
+
+    private static void start(Runnable loop, String name) {
+        Thread thread = new Thread(loop, name);
         thread.setDaemon(true);
         thread.start();
     }
 
     void stop(@Observes ShutdownEvent event) {
         if (consumer != null) consumer.close();
+        if (feed != null) feed.close();
     }
 
     private void createTopics(KafkaSettings kafka) {

@@ -5,10 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sdmesh.orchestrator.OrchestratorConfig;
 import dev.sdmesh.orchestrator.api.GenerationEvent;
-import dev.sdmesh.orchestrator.api.GenerationRequest;
 import dev.sdmesh.orchestrator.api.GenerationStatus;
-import dev.sdmesh.orchestrator.api.RequestParser;
-import dev.sdmesh.orchestrator.pipeline.Generations;
+import dev.sdmesh.orchestrator.pipeline.GenerationIntake;
+import dev.sdmesh.orchestrator.pipeline.StatusStore;
 import dev.sdmesh.orchestrator.pipeline.Traceparent;
 import dev.sdmesh.orchestrator.rest.EventStreams;
 import dev.sdmesh.proto.v1.CancelGenerationRequest;
@@ -18,6 +17,7 @@ import dev.sdmesh.proto.v1.GenerationImage;
 import dev.sdmesh.proto.v1.ImageGenerationGrpc;
 import dev.sdmesh.runtime.grpc.GrpcErrors;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
@@ -26,20 +26,23 @@ import jakarta.inject.Inject;
 
 import java.math.BigInteger;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The gRPC front door ({@code sdmesh.v1.ImageGeneration}); requests are mapped to the Kafka request JSON and run
- * through the same validation, pipeline and events. The caller's {@code traceparent} metadata is not read here (the
- * generated stubs do not expose it without an interceptor); a new trace is started per call.
+ * The gRPC front door ({@code sdmesh.v1.ImageGeneration}); requests are mapped to the Kafka request JSON, validated,
+ * published to the requests topic and run by whichever replica consumes them, with the same pipeline and events. The
+ * caller's {@code traceparent} metadata is not read here (the generated stubs do not expose it without an
+ * interceptor); a new trace is started per call.
  */
 @GrpcService
 public class ImageGenerationGrpcService extends ImageGenerationGrpc.ImageGenerationImplBase {
     @Inject
-    Generations generations;
+    GenerationIntake intake;
     @Inject
-    RequestParser parser;
+    StatusStore statuses;
     @Inject
     ObjectMapper json;
     @Inject
@@ -49,18 +52,23 @@ public class ImageGenerationGrpcService extends ImageGenerationGrpc.ImageGenerat
     @Blocking
     public void generate(dev.sdmesh.proto.v1.GenerationRequest request, StreamObserver<Generation> response) {
         try {
-            GenerationRequest r = parser.parse(toJson(request));
-            GenerationEvent end = generations.submit(r, Traceparent.continueOrStart(null))
-                    .get(config.generation().syncTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            response.onNext(toProto(GenerationStatus.fold(generations.status(r.requestId()), end)));
-            response.onCompleted();
+            GenerationIntake.Admitted admitted = intake.admit(toJson(request));
+            CompletableFuture<GenerationEvent> terminal = statuses.nextTerminal(admitted.requestId());
+            try {
+                intake.send(admitted, Traceparent.continueOrStart(null));
+                GenerationEvent end = terminal.get(config.generation().syncTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                response.onNext(toProto(GenerationStatus.fold(statuses.get(admitted.requestId()), end)));
+                response.onCompleted();
+            } finally {
+                terminal.cancel(false);
+            }
         } catch (TimeoutException e) {
             response.onError(Status.DEADLINE_EXCEEDED.withDescription("generation did not finish in time").asRuntimeException());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             response.onError(Status.CANCELLED.asRuntimeException());
         } catch (Exception e) {
-            response.onError(GrpcErrors.toStatus(e));
+            response.onError(toStatus(e));
         }
     }
 
@@ -68,33 +76,33 @@ public class ImageGenerationGrpcService extends ImageGenerationGrpc.ImageGenerat
     @Blocking
     public void generateStream(dev.sdmesh.proto.v1.GenerationRequest request,
                                StreamObserver<dev.sdmesh.proto.v1.GenerationEvent> response) {
-        GenerationRequest r;
+        GenerationIntake.Admitted admitted;
         try {
-            r = parser.parse(toJson(request));
+            admitted = intake.admit(toJson(request));
         } catch (RuntimeException e) {
-            response.onError(GrpcErrors.toStatus(e));
+            response.onError(toStatus(e));
             return;
         }
         ServerCallStreamObserver<dev.sdmesh.proto.v1.GenerationEvent> call =
                 (ServerCallStreamObserver<dev.sdmesh.proto.v1.GenerationEvent>) response;
-        // Subscribe before submitting so the accepted event is in the stream.
-        var subscription = EventStreams.follow(generations.statuses(), r.requestId()).subscribe().with(
+        // Subscribe before sending so the accepted event is in the stream.
+        var subscription = EventStreams.follow(statuses, admitted.requestId()).subscribe().with(
                 event -> call.onNext(toProto(event)),
-                error -> call.onError(GrpcErrors.toStatus(error)),
+                error -> call.onError(toStatus(error)),
                 call::onCompleted);
         call.setOnCancelHandler(subscription::cancel);
         try {
-            generations.submit(r, Traceparent.continueOrStart(null));
+            intake.send(admitted, Traceparent.continueOrStart(null));
         } catch (RuntimeException e) {
             subscription.cancel();
-            call.onError(GrpcErrors.toStatus(e));
+            call.onError(toStatus(e));
         }
     }
 
     @Override
     @Blocking
     public void getGeneration(GetGenerationRequest request, StreamObserver<Generation> response) {
-        GenerationStatus status = generations.status(request.getRequestId());
+        GenerationStatus status = statuses.get(request.getRequestId());
         if (status == null) {
             response.onError(Status.NOT_FOUND.withDescription("no generation " + request.getRequestId()).asRuntimeException());
             return;
@@ -106,13 +114,19 @@ public class ImageGenerationGrpcService extends ImageGenerationGrpc.ImageGenerat
     @Override
     @Blocking
     public void cancelGeneration(CancelGenerationRequest request, StreamObserver<Generation> response) {
-        GenerationStatus status = generations.cancel(request.getRequestId());
+        GenerationStatus status = intake.cancel(request.getRequestId());
         if (status == null) {
             response.onError(Status.NOT_FOUND.withDescription("no generation " + request.getRequestId()).asRuntimeException());
             return;
         }
         response.onNext(toProto(status));
         response.onCompleted();
+    }
+
+    /** A full queue is RESOURCE_EXHAUSTED (REST's 429); the rest as the stages map their errors. */
+    private static StatusRuntimeException toStatus(Throwable e) {
+        if (e instanceof RejectedExecutionException) return Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException();
+        return GrpcErrors.toStatus(e);
     }
 
     /** The proto request as the Kafka JSON: only set fields, so unset ones take the same defaults. */
@@ -182,6 +196,6 @@ public class ImageGenerationGrpcService extends ImageGenerationGrpc.ImageGenerat
             throw new IllegalStateException(e);
         }
         return dev.sdmesh.proto.v1.GenerationEvent.newBuilder().setType(event.type()).setJson(text)
-                .setGeneration(toProto(GenerationStatus.fold(generations.status(event.requestId()), event))).build();
+                .setGeneration(toProto(GenerationStatus.fold(statuses.get(event.requestId()), event))).build();
     }
 }

@@ -6,10 +6,12 @@ import dev.sdmesh.orchestrator.api.GenerationEvent;
 import dev.sdmesh.orchestrator.pipeline.EventSink;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.jboss.logging.Logger;
 
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -43,13 +45,18 @@ public final class KafkaEventSink implements EventSink {
         });
         // Progress is best effort; accepted and terminal events are waited for, the request's offset commit follows them.
         if (GenerationEvent.PROGRESS.equals(event.type())) return;
+        awaitWritten(sent, "the " + event.type() + " event of " + event.requestId());
+    }
+
+    /** Waits for the broker's acknowledgement of a record, which {@code what} names in the error. */
+    static void awaitWritten(Future<RecordMetadata> sent, String what) {
         try {
             sent.get(60, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted writing the " + event.type() + " event", e);
+            throw new IllegalStateException("interrupted writing " + what, e);
         } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("cannot write the " + event.type() + " event of " + event.requestId(), e);
+            throw new IllegalStateException("cannot write " + what, e);
         }
     }
 }

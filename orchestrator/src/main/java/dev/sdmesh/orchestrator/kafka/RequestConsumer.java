@@ -31,7 +31,8 @@ import java.util.concurrent.TimeUnit;
  * tracked by {@link OffsetTracker}). While {@code maxInFlight} records are unfinished all partitions are paused, so a
  * deep backlog stays in Kafka, not in memory. A record that is not valid JSON or breaks the schema is copied to the DLQ
  * with the reason in headers, reported with a {@code failed} event when its requestId can be read, and committed:
- * a poison record never blocks its partition.
+ * a poison record never blocks its partition. A record with the header {@code sdmesh-control: cancel} cancels the
+ * generation named by its key when it runs here (see {@link KafkaRequestLog}).
  */
 public final class RequestConsumer implements Runnable, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(RequestConsumer.class);
@@ -115,6 +116,12 @@ public final class RequestConsumer implements Runnable, AutoCloseable {
         TopicPartition partition = new TopicPartition(record.topic(), record.partition());
         offsets.started(partition, record.offset());
         Runnable finished = () -> done.add(new Done(partition, record.offset()));
+        if (KafkaRequestLog.CANCEL.equals(header(record, KafkaRequestLog.CONTROL))) {
+            // A control record, not a request: the schema and the DLQ do not apply to it.
+            if (record.key() != null) generations.cancel(record.key());
+            finished.run();
+            return;
+        }
         String traceparent = Traceparent.continueOrStart(header(record, KafkaEventSink.TRACEPARENT));
         String text = record.value() == null ? "" : new String(record.value(), StandardCharsets.UTF_8);
         try {

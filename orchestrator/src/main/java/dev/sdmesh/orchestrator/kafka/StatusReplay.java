@@ -17,7 +17,8 @@ import java.util.Map;
 
 /**
  * Rebuilds the {@link StatusStore} on start by reading the events topic from the beginning to its current end: the
- * events are the store of record, so generation status survives a restart without a database.
+ * events are the store of record, so generation status survives a restart without a database. {@link StatusFeed}
+ * then follows the topic from there.
  */
 public final class StatusReplay {
     private static final Logger LOG = Logger.getLogger(StatusReplay.class);
@@ -42,16 +43,22 @@ public final class StatusReplay {
                 break;
             }
             for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-                try {
-                    store.apply(json.readValue(record.value(), GenerationEvent.class));
-                    applied++;
-                } catch (IOException | RuntimeException e) {
-                    LOG.warnf("skipping unreadable event at %s-%d offset %d: %s", record.topic(), record.partition(),
-                            record.offset(), e.getMessage());
-                }
+                if (apply(record, store, json)) applied++;
             }
         }
         return applied;
+    }
+
+    /** Applies one event record; an unreadable one is logged and skipped. */
+    static boolean apply(ConsumerRecord<String, byte[]> record, StatusStore store, ObjectMapper json) {
+        try {
+            store.apply(json.readValue(record.value(), GenerationEvent.class));
+            return true;
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("skipping unreadable event at %s-%d offset %d: %s", record.topic(), record.partition(),
+                    record.offset(), e.getMessage());
+            return false;
+        }
     }
 
     private static boolean caughtUp(Consumer<String, byte[]> consumer, Map<TopicPartition, Long> end) {

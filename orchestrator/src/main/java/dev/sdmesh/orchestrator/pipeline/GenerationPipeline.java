@@ -171,6 +171,11 @@ public final class GenerationPipeline {
             if (bytes == null) throw new InvalidFieldException(field, "no object " + value + " in the store");
             return bytes;
         }
+        return decodeInline(value, field);
+    }
+
+    /** Bytes of an inline image field: base64, a data: URL prefix tolerated. */
+    public static byte[] decodeInline(String value, String field) {
         String base64 = value.startsWith("data:") && value.contains(",") ? value.substring(value.indexOf(',') + 1) : value;
         try {
             return Base64.getMimeDecoder().decode(base64);

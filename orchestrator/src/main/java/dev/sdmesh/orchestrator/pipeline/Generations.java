@@ -24,9 +24,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Runs generations for every entry (Kafka, REST, gRPC): idempotency by requestId, a bounded worker pool ordered by
- * priority, cancellation, and the event stream ({@code accepted}, rate-limited {@code progress}, then exactly one
- * terminal event) written to the {@link EventSink} and the {@link StatusStore}.
+ * Runs the generations this replica consumed from the requests topic (where every entry, Kafka, REST and gRPC, puts
+ * them; see {@link GenerationIntake}): idempotency by requestId, a bounded worker pool ordered by priority,
+ * cancellation, and the event stream ({@code accepted}, rate-limited {@code progress}, then exactly one terminal
+ * event) written to the {@link EventSink} and the {@link StatusStore}.
  */
 public final class Generations implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Generations.class);
@@ -107,14 +108,6 @@ public final class Generations implements AutoCloseable {
         Job job = active.get(requestId);
         if (job != null) job.context.cancellation().cancel();
         return statuses.get(requestId);
-    }
-
-    public GenerationStatus status(String requestId) {
-        return statuses.get(requestId);
-    }
-
-    public StatusStore statuses() {
-        return statuses;
     }
 
     public ResolvedRequest resolve(GenerationRequest request) {

@@ -4,7 +4,10 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 
-/** Object keys: {@code {yyyy}/{MM}/{dd}/{requestId}/{n}.png} and {@code .npy} for latents, dated in UTC. */
+/**
+ * Object keys: {@code {yyyy}/{MM}/{dd}/{requestId}/{n}.png} and {@code .npy} for latents, and {@code init.png} /
+ * {@code mask.png} for input images a front door received inline, dated in UTC.
+ */
 public final class StorageKeys {
     private static final DateTimeFormatter DAY = DateTimeFormatter.ofPattern("yyyy/MM/dd").withZone(ZoneOffset.UTC);
     public static final String S3_SCHEME = "s3://";
@@ -18,6 +21,16 @@ public final class StorageKeys {
 
     public static String latents(Instant day, String requestId, int index) {
         return prefix(day, requestId) + index + ".npy";
+    }
+
+    /** @param field {@code initImage} or {@code mask} */
+    public static String input(Instant day, String requestId, String field) {
+        return prefix(day, requestId) + ("mask".equals(field) ? "mask" : "init") + ".png";
+    }
+
+    /** The {@code s3://bucket/key} reference the request fields take. */
+    public static String reference(String bucket, String key) {
+        return S3_SCHEME + bucket + "/" + key;
     }
 
     private static String prefix(Instant day, String requestId) {

@@ -7,15 +7,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sdmesh.orchestrator.OrchestratorConfig;
 import dev.sdmesh.orchestrator.api.A1111Mapping;
 import dev.sdmesh.orchestrator.api.GenerationEvent;
-import dev.sdmesh.orchestrator.api.GenerationRequest;
 import dev.sdmesh.orchestrator.api.GenerationStatus;
 import dev.sdmesh.orchestrator.api.Problem;
-import dev.sdmesh.orchestrator.api.RequestParser;
 import dev.sdmesh.orchestrator.pipeline.Cancellation;
-import dev.sdmesh.orchestrator.pipeline.Generations;
+import dev.sdmesh.orchestrator.pipeline.GenerationIntake;
 import dev.sdmesh.orchestrator.pipeline.ModelCatalog;
 import dev.sdmesh.orchestrator.pipeline.ResolvedRequest;
 import dev.sdmesh.orchestrator.pipeline.StageContext;
+import dev.sdmesh.orchestrator.pipeline.StatusStore;
 import dev.sdmesh.orchestrator.pipeline.Traceparent;
 import dev.sdmesh.orchestrator.stage.GrpcStages;
 import dev.sdmesh.orchestrator.storage.MinioImageStore;
@@ -40,6 +39,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -47,7 +47,8 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * The AUTOMATIC1111 web-UI API subset that clients use to generate: same paths, field names, defaults and response
- * shapes ({@code images} base64 PNGs with infotext, {@code parameters}, {@code info} as a JSON string).
+ * shapes ({@code images} base64 PNGs with infotext, {@code parameters}, {@code info} as a JSON string). A generation
+ * goes through the requests topic like any other and the call waits for its terminal event.
  */
 @Singleton
 @Path("/sdapi/v1")
@@ -56,9 +57,9 @@ public class A1111Resource {
     private static final DateTimeFormatter JOB_TIMESTAMP = DateTimeFormatter.ofPattern("yyyyMMddHHmmss");
 
     @Inject
-    Generations generations;
+    GenerationIntake intake;
     @Inject
-    RequestParser parser;
+    StatusStore statuses;
     @Inject
     MinioImageStore store;
     @Inject
@@ -91,29 +92,29 @@ public class A1111Resource {
         A1111Mapping mapping = new A1111Mapping(json);
         ObjectNode parameters = mapping.parameters(body, img2img);
         String requestId = UUID.randomUUID().toString();
-        GenerationRequest request;
-        ResolvedRequest resolved;
+        GenerationIntake.Admitted admitted;
         try {
-            request = parser.parse(mapping.toRequest(parameters, img2img, requestId));
-            resolved = generations.resolve(request);
+            admitted = intake.admit(mapping.toRequest(parameters, img2img, requestId));
         } catch (InvalidFieldException e) {
             throw A1111Mapping.inA1111Terms(e);
         }
         String jobTimestamp = LocalDateTime.now().format(JOB_TIMESTAMP);
         running.add(requestId);
+        CompletableFuture<GenerationEvent> terminal = statuses.nextTerminal(requestId);
         GenerationEvent end;
         try {
-            end = generations.submit(request, Traceparent.continueOrStart(traceparent))
-                    .get(config.generation().syncTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            intake.send(admitted, Traceparent.continueOrStart(traceparent));
+            end = terminal.get(config.generation().syncTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            generations.cancel(requestId);
+            intake.cancel(requestId);
             throw new IllegalStateException("interrupted", e);
         } catch (ExecutionException | TimeoutException e) {
-            generations.cancel(requestId);
+            intake.cancel(requestId);
             return ProblemMappers.problem(new Problem("timeout", "Generation did not finish", 504, e.toString(), null));
         } finally {
             running.remove(requestId);
+            terminal.cancel(false);
         }
         if (GenerationEvent.FAILED.equals(end.type())) {
             GenerationEvent.Error error = end.error();
@@ -130,7 +131,7 @@ public class A1111Resource {
         ArrayNode imageArray = out.putArray("images");
         images.forEach(imageArray::add);
         out.set("parameters", parameters);
-        out.put("info", info(resolved, end, parameters, jobTimestamp).toString());
+        out.put("info", info(admitted.request(), end, parameters, jobTimestamp).toString());
         return Response.ok(out).build();
     }
 
@@ -138,7 +139,8 @@ public class A1111Resource {
     private ObjectNode info(ResolvedRequest r, GenerationEvent end, ObjectNode parameters, String jobTimestamp) {
         ObjectNode info = json.createObjectNode();
         int count = end.images() == null ? 0 : end.images().size();
-        long seed = r.seed();
+        // The seed drawn where the request ran (the front door's resolution draws its own for an unset seed).
+        long seed = end.seeds() == null || end.seeds().isEmpty() ? r.seed() : Long.parseUnsignedLong(end.seeds().get(0));
         info.put("prompt", r.prompt());
         fill(info.putArray("all_prompts"), r.prompt(), count);
         info.put("negative_prompt", r.negativePrompt());
@@ -181,9 +183,9 @@ public class A1111Resource {
     @GET
     @Path("/progress")
     public Map<String, Object> progress() {
-        GenerationStatus current = running.stream().map(generations::status)
+        GenerationStatus current = running.stream().map(statuses::get)
                 .filter(s -> s != null && GenerationStatus.RUNNING.equals(s.status())).findFirst()
-                .orElse(running.stream().map(generations::status).filter(s -> s != null).findFirst().orElse(null));
+                .orElse(running.stream().map(statuses::get).filter(s -> s != null).findFirst().orElse(null));
         int step = current == null || current.step() == null ? 0 : current.step();
         int total = current == null || current.total() == null ? 0 : current.total();
         Map<String, Object> state = Map.of(
@@ -203,7 +205,7 @@ public class A1111Resource {
     @POST
     @Path("/interrupt")
     public Map<String, Object> interrupt() {
-        running.forEach(generations::cancel);
+        running.forEach(intake::cancel);
         return Map.of();
     }
 

@@ -8,10 +8,10 @@ import dev.sdmesh.orchestrator.api.GenerationList;
 import dev.sdmesh.orchestrator.api.GenerationRequest;
 import dev.sdmesh.orchestrator.api.GenerationStatus;
 import dev.sdmesh.orchestrator.api.RequestLimits;
-import dev.sdmesh.orchestrator.api.RequestParser;
-import dev.sdmesh.orchestrator.pipeline.Generations;
+import dev.sdmesh.orchestrator.pipeline.GenerationIntake;
 import dev.sdmesh.orchestrator.pipeline.ModelCatalog;
 import dev.sdmesh.orchestrator.pipeline.StageContext;
+import dev.sdmesh.orchestrator.pipeline.StatusStore;
 import dev.sdmesh.orchestrator.pipeline.Cancellation;
 import dev.sdmesh.orchestrator.pipeline.Traceparent;
 import dev.sdmesh.orchestrator.stage.GrpcStages;
@@ -43,14 +43,17 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.function.Function;
 
-/** The mesh's REST API ({@code /v1}); generations run through the same pipeline and events as Kafka and gRPC. */
+/**
+ * The mesh's REST API ({@code /v1}). A generation is validated here, then published to the requests topic and run by
+ * whichever replica consumes it, like a Kafka request; status and events come from the events topic.
+ */
 @Path("/v1")
 @Produces(MediaType.APPLICATION_JSON)
 public class GenerationResource {
     @Inject
-    Generations generations;
+    GenerationIntake intake;
     @Inject
-    RequestParser parser;
+    StatusStore statuses;
     @Inject
     MinioImageStore store;
     @Inject
@@ -66,10 +69,9 @@ public class GenerationResource {
     @Consumes(MediaType.APPLICATION_JSON)
     public Response create(JsonNode body, @HeaderParam("traceparent") String traceparent) {
         if (body instanceof ObjectNode object && !object.hasNonNull("requestId")) object.put("requestId", UUID.randomUUID().toString());
-        GenerationRequest request = parser.parse(body == null ? json.createObjectNode() : body);
-        generations.submit(request, Traceparent.continueOrStart(traceparent));
-        GenerationStatus status = generations.status(request.requestId());
-        return Response.accepted(status)
+        GenerationIntake.Admitted request = intake.admit(body == null ? json.createObjectNode() : body);
+        intake.send(request, Traceparent.continueOrStart(traceparent));
+        return Response.accepted(statuses.get(request.requestId()))
                 .location(UriBuilder.fromPath("/v1/generations/{id}").build(request.requestId()))
                 .build();
     }
@@ -78,7 +80,7 @@ public class GenerationResource {
     @GET
     @Path("/generations")
     public GenerationList recent(@QueryParam("limit") String limit) {
-        return new GenerationList(generations.statuses().recent(GenerationList.limit(limit)));
+        return new GenerationList(statuses.recent(GenerationList.limit(limit)));
     }
 
     @GET
@@ -91,7 +93,7 @@ public class GenerationResource {
     @Path("/generations/{id}")
     public Response cancel(@PathParam("id") String id) {
         known(id);
-        return Response.accepted(generations.cancel(id)).build();
+        return Response.accepted(intake.cancel(id)).build();
     }
 
     /** The listing links here through {@link dev.sdmesh.orchestrator.api.GenerationSummary#imagePath}: change both together. */
@@ -117,7 +119,7 @@ public class GenerationResource {
     @RestStreamElementType(MediaType.APPLICATION_JSON)
     public Multi<GenerationEvent> events(@PathParam("id") String id) {
         known(id);
-        return EventStreams.follow(generations.statuses(), id);
+        return EventStreams.follow(statuses, id);
     }
 
     /** {@code {model, prompt, promptSyntax}} → {@code {tokens, ids, chunks, weights}}. */
@@ -160,7 +162,7 @@ public class GenerationResource {
     }
 
     private GenerationStatus known(String id) {
-        GenerationStatus status = generations.status(id);
+        GenerationStatus status = statuses.get(id);
         if (status == null) throw new NotFoundException("no generation " + id);
         return status;
     }

@@ -53,8 +53,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Whole generations through the real stage services (child JVMs on the reference model), Kafka and S3: REST, Kafka
- * with redelivery, and the A1111 API. Skips while the stage jars are not packaged.
+ * Whole generations through the real stage services (child JVMs on the reference model), Kafka and S3: REST (through
+ * the requests topic), Kafka with redelivery, and the A1111 API. Skips while the stage jars are not packaged.
  */
 @QuarkusTest
 @WithTestResource(KafkaTestResource.class)
@@ -114,6 +114,8 @@ class EndToEndTest {
         assertEquals(202, accepted.statusCode(), new String(accepted.body()));
         JsonNode status = awaitTerminal(id);
         assertEquals("succeeded", status.get("status").asText(), status.toString());
+        assertEquals(1, requestRecords(id).size(), "the REST request went through the requests topic");
+        events(id, 1);
         assertTrue(status.at("/images/0/key").asText().endsWith("/" + id + "/0.png"));
         assertTrue(status.get("infotext").asText().contains("Steps: 3"), status.toString());
 
@@ -275,6 +277,21 @@ class EndToEndTest {
             Thread.sleep(100);
         }
         assertEquals("cancelled", status.get("status").asText(), status.toString());
+        // The cancel also went to the requests topic, for whichever replica runs the generation.
+        TopicReader.readUntil(kafka, "sdmesh.generation.requests", Duration.ofMinutes(1), records -> records.stream()
+                .anyMatch(r -> id.equals(r.key()) && r.value() == null && r.headers().lastHeader("sdmesh-control") != null
+                        && new String(r.headers().lastHeader("sdmesh-control").value(), StandardCharsets.US_ASCII).equals("cancel")));
+        List<String> terminals = TopicReader.readUntil(kafka, "sdmesh.generation.events", Duration.ofMinutes(1),
+                        records -> records.stream().anyMatch(r -> id.equals(r.key()) && terminal(readJson(r.value()))))
+                .stream().filter(r -> id.equals(r.key())).map(r -> readJson(r.value()))
+                .filter(EndToEndTest::terminal).map(e -> e.get("type").asText()).toList();
+        assertEquals(List.of("cancelled"), terminals);
+    }
+
+    /** The records keyed by {@code id} on the requests topic, once there is one. */
+    private List<ConsumerRecord<String, String>> requestRecords(String id) {
+        return TopicReader.readUntil(kafka, "sdmesh.generation.requests", Duration.ofMinutes(1),
+                records -> records.stream().anyMatch(r -> id.equals(r.key()))).stream().filter(r -> id.equals(r.key())).toList();
     }
 
     @Test

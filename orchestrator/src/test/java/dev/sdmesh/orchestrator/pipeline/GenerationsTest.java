@@ -9,9 +9,7 @@ import dev.sdmesh.proto.v1.EncodeRequest;
 import dev.sdmesh.proto.v1.VaeEncodeRequest;
 import dev.sdmesh.runtime.grpc.GrpcErrors;
 import dev.sdmesh.runtime.grpc.InvalidFieldException;
-import dev.sdmesh.runtime.model.ModelException;
 import dev.sdmesh.runtime.tensor.Npy;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -30,34 +28,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class GenerationsTest {
-    private static final ModelCatalog.ModelInfo TINY = new ModelCatalog.ModelInfo("tiny", 64, "PNDMScheduler");
-
     private final FakeStages stages = new FakeStages();
     private final MemoryImageStore store = new MemoryImageStore();
     private final List<GenerationEvent> published = new CopyOnWriteArrayList<>();
     private final StatusStore statuses = new StatusStore();
-    private final ModelCatalog catalog = new ModelCatalog() {
-        @Override
-        public List<ModelInfo> models() {
-            return List.of(TINY);
-        }
-
-        @Override
-        public ModelInfo resolve(String id) {
-            if (id == null || id.equals("tiny")) return TINY;
-            throw new ModelException(ModelException.Kind.NOT_FOUND, "unknown model '" + id + "'");
-        }
-    };
-    private final Generations generations = generations(Long.MAX_VALUE);
-
-    private Generations generations(long progressIntervalMs) {
-        SimpleMeterRegistry meters = new SimpleMeterRegistry();
-        GenerationMetrics metrics = new GenerationMetrics(meters);
-        GenerationPipeline pipeline = new GenerationPipeline(stages, store, "sdmesh-images", catalog,
-                GenerationDefaults.STANDARD, metrics);
-        return new Generations(pipeline, statuses, (event, traceparent) -> published.add(event), store, metrics,
-                new Generations.Settings(2, 100, progressIntervalMs));
-    }
+    private final Generations generations = TestGenerations.of(stages, store, statuses, (event, traceparent) -> published.add(event),
+            Long.MAX_VALUE);
 
     @AfterEach
     void close() {

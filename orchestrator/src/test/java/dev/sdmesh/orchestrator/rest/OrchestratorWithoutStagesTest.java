@@ -3,6 +3,8 @@ package dev.sdmesh.orchestrator.rest;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sdmesh.orchestrator.TopicReader;
+import dev.sdmesh.orchestrator.storage.MinioImageStore;
+import dev.sdmesh.proto.v1.Generation;
 import dev.sdmesh.proto.v1.GenerationRequest;
 import dev.sdmesh.proto.v1.ImageGenerationGrpc;
 import dev.sdmesh.runtime.grpc.GrpcErrors;
@@ -40,6 +42,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,6 +51,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -55,8 +59,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The orchestrator on a real Kafka broker and S3 server with every stage down (their addresses point at a closed
- * port): validation on all three entries, DLQ and commits on the Kafka side, terminal events for requests the stages
- * cannot serve, and readiness.
+ * port): validation on all three entries, REST and gRPC requests through the requests topic, DLQ and commits on the
+ * Kafka side, terminal events for requests the stages cannot serve, status from events other replicas wrote, and
+ * readiness.
  */
 @QuarkusTest
 @WithTestResource(KafkaTestResource.class)
@@ -72,8 +77,12 @@ class OrchestratorWithoutStagesTest {
     @Identifier("default-kafka-broker")
     Map<String, Object> kafka;
 
-    private HttpResponse<String> send(String method, String path, String body) throws Exception {
+    @Inject
+    MinioImageStore store;
+
+    private HttpResponse<String> send(String method, String path, String body, String... headers) throws Exception {
         HttpRequest.Builder r = HttpRequest.newBuilder(base.toURI().resolve(path)).timeout(Duration.ofSeconds(60));
+        if (headers.length > 0) r = r.headers(headers);
         r = body == null ? r.method(method, HttpRequest.BodyPublishers.noBody())
                 : r.method(method, HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json");
         return HTTP.send(r.build(), HttpResponse.BodyHandlers.ofString());
@@ -218,11 +227,15 @@ class OrchestratorWithoutStagesTest {
         String bad = "kafka-bad-" + UUID.randomUUID();
         String ok = "kafka-ok-" + UUID.randomUUID();
         String notJson = "{\"requestId\":\"" + bad + "-raw\", broken";
+        String cancelled = "kafka-cancel-" + UUID.randomUUID();
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(config(Map.of(
                 "key.serializer", StringSerializer.class, "value.serializer", StringSerializer.class)))) {
             producer.send(new ProducerRecord<>("sdmesh.generation.requests", "p", notJson)).get(30, TimeUnit.SECONDS);
             producer.send(new ProducerRecord<>("sdmesh.generation.requests", "p", "{\"requestId\":\"" + bad + "\",\"steps\":999}")).get(30, TimeUnit.SECONDS);
             producer.send(new ProducerRecord<>("sdmesh.generation.requests", "p", "{\"requestId\":\"" + ok + "\",\"steps\":2}")).get(30, TimeUnit.SECONDS);
+            ProducerRecord<String, String> cancel = new ProducerRecord<>("sdmesh.generation.requests", cancelled, null);
+            cancel.headers().add("sdmesh-control", "cancel".getBytes(StandardCharsets.US_ASCII));
+            producer.send(cancel).get(30, TimeUnit.SECONDS);
         }
 
         List<ConsumerRecord<String, String>> dlq = consume("sdmesh.generation.requests.dlq",
@@ -244,6 +257,8 @@ class OrchestratorWithoutStagesTest {
             if (r.key().equals(ok)) okTypes.add(JSON.readTree(r.value()).get("type").asText());
         }
         assertEquals(List.of("accepted", "failed"), okTypes);
+        assertFalse(dlq.stream().anyMatch(r -> cancelled.equals(r.key())), "a cancel is a control record, not poison");
+        assertFalse(events.stream().anyMatch(r -> cancelled.equals(r.key())), "cancelling an unknown generation writes nothing");
 
         // Every record reached its terminal event, so the group's commits reach the end of every partition.
         try (Admin admin = Admin.create(config(Map.of()))) {
@@ -262,6 +277,82 @@ class OrchestratorWithoutStagesTest {
                 if (e.getValue() == 0) continue;
                 assertEquals(e.getValue(), committed.get(e.getKey()).offset(), "committed offset of " + e.getKey());
             }
+        }
+    }
+
+    @Test
+    void restAndGrpcRequestsGoThroughTheRequestsTopicAndEndInExactlyOneTerminalEvent() throws Exception {
+        String restId = "durable-rest-" + UUID.randomUUID();
+        String grpcId = "durable-grpc-" + UUID.randomUUID();
+        byte[] init = "an init image".getBytes(StandardCharsets.UTF_8);
+        String traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        HttpResponse<String> accepted = send("POST", "/v1/generations", "{\"requestId\":\"" + restId + "\",\"steps\":2,"
+                + "\"strength\":0.5,\"initImage\":\"" + Base64.getEncoder().encodeToString(init) + "\"}", "traceparent", traceparent);
+        assertEquals(202, accepted.statusCode(), accepted.body());
+        assertEquals(restId, json(accepted).get("requestId").asText(), accepted.body());
+
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", base.getPort()).usePlaintext().build();
+        try {
+            awaitServing(channel);
+            Generation failed = ImageGenerationGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS)
+                    .generate(GenerationRequest.newBuilder().setRequestId(grpcId).setSteps(2).build());
+            assertEquals("failed", failed.getStatus(), failed.toString());
+            assertEquals("unavailable", failed.getErrorCode(), failed.toString());
+        } finally {
+            channel.shutdownNow();
+        }
+
+        List<ConsumerRecord<String, String>> requests = consume("sdmesh.generation.requests", records ->
+                records.stream().anyMatch(r -> restId.equals(r.key())) && records.stream().anyMatch(r -> grpcId.equals(r.key())));
+        ConsumerRecord<String, String> rest = requests.stream().filter(r -> restId.equals(r.key())).findFirst().orElseThrow();
+        assertEquals(traceparent, header(rest, "traceparent"), "the caller's trace continues through Kafka");
+        String reference = JSON.readTree(rest.value()).get("initImage").asText();
+        assertTrue(reference.matches("s3://sdmesh-images/\\d{4}/\\d{2}/\\d{2}/" + restId + "/init\\.png"), rest.value());
+        assertArrayEquals(init, store.get(reference.substring("s3://sdmesh-images/".length())), "the inline image is in the bucket");
+
+        for (String id : List.of(restId, grpcId)) {
+            List<String> types = consume("sdmesh.generation.events", records -> records.stream()
+                    .anyMatch(r -> id.equals(r.key()) && r.value().contains("\"failed\""))).stream()
+                    .filter(r -> id.equals(r.key())).map(r -> readType(r.value())).toList();
+            assertEquals(List.of("accepted", "failed"), types, id);
+        }
+    }
+
+    @Test
+    void statusWrittenByAnotherReplicaIsAnsweredHereAndALateProgressDoesNotReopenIt() throws Exception {
+        String id = "elsewhere-" + UUID.randomUUID();
+        long now = System.currentTimeMillis();
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(config(Map.of(
+                "key.serializer", StringSerializer.class, "value.serializer", StringSerializer.class)))) {
+            for (String event : List.of(
+                    "{\"type\":\"accepted\",\"requestId\":\"" + id + "\",\"time\":" + now + "}",
+                    "{\"type\":\"completed\",\"requestId\":\"" + id + "\",\"time\":" + (now + 20) + ",\"infotext\":\"made elsewhere\","
+                            + "\"images\":[{\"index\":0,\"key\":\"2026/01/01/" + id + "/0.png\",\"seed\":\"5\"}]}",
+                    "{\"type\":\"progress\",\"requestId\":\"" + id + "\",\"time\":" + (now + 10) + ",\"step\":1,\"total\":2}")) {
+                producer.send(new ProducerRecord<>("sdmesh.generation.events", id, event)).get(30, TimeUnit.SECONDS);
+            }
+        }
+        JsonNode status = null;
+        for (int i = 0; i < 150; i++) {
+            HttpResponse<String> r = send("GET", "/v1/generations/" + id, null);
+            status = r.statusCode() == 200 ? json(r) : null;
+            if (status != null && status.get("status").asText().equals("succeeded")) break;
+            Thread.sleep(200);
+        }
+        assertEquals("succeeded", status == null ? null : status.get("status").asText(), String.valueOf(status));
+        assertEquals("made elsewhere", status.get("infotext").asText());
+        // The late progress was written after the completed event: once it is read, the status must not have moved.
+        consume("sdmesh.generation.events", records -> records.stream().anyMatch(r -> id.equals(r.key()) && r.value().contains("\"progress\"")));
+        Thread.sleep(500);
+        assertEquals("succeeded", json(send("GET", "/v1/generations/" + id, null)).get("status").asText());
+        assertEquals("2026/01/01/" + id + "/0.png", listed(id).at("/images/0/key").asText());
+    }
+
+    private static String readType(String event) {
+        try {
+            return JSON.readTree(event).get("type").asText();
+        } catch (java.io.IOException e) {
+            throw new AssertionError("not JSON: " + event, e);
         }
     }
 
