@@ -12,15 +12,19 @@ import ai.onnxruntime.platform.Fp16Conversions;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntFunction;
 
 /**
  * One ONNX graph in one session. Inputs are built to the element type and rank the graph declares (float32 or
- * float16 weights; int32 or int64 ids; a rank-0 or rank-1 timestep), never assumed.
+ * float16 weights; int32 or int64 ids; a rank-0 or rank-1 timestep), never assumed. It keeps no per-run state, so
+ * several threads may run it at once; a caller that runs it in a loop on one thread passes its own
+ * {@link TensorBuffers} to reuse input and output memory instead of allocating it per run.
  */
 public final class OnnxModel implements AutoCloseable {
     private final OrtEnvironment environment;
@@ -123,26 +127,47 @@ public final class OnnxModel implements AutoCloseable {
      * wants the other (a scalar timestep vs a {@code [1]} one).
      */
     public OnnxTensor floatInput(String name, float[] values, long[] shape) throws OrtException {
+        return floatInput(name, FloatBuffer.wrap(values), shape, OnnxModel::direct);
+    }
+
+    /**
+     * As {@link #floatInput(String, float[], long[])} for the values from {@code values}' position to its limit, but
+     * written into the caller's {@code buffers} instead of new native memory; the tensor's values stay valid until the
+     * next input of this name is written into the same buffers.
+     */
+    public OnnxTensor floatInput(String name, FloatBuffer values, long[] shape, TensorBuffers buffers)
+            throws OrtException {
+        return floatInput(name, values, shape, bytes -> buffers.input(name, bytes));
+    }
+
+    private OnnxTensor floatInput(String name, FloatBuffer values, long[] shape, IntFunction<ByteBuffer> memory)
+            throws OrtException {
         TensorInfo info = input(name);
-        long[] fitted = fitRank(name, info, shape, values.length);
+        int count = values.remaining();
+        int from = values.position();
+        long[] fitted = fitRank(name, info, shape, count);
         return switch (info.type) {
-            case FLOAT -> OnnxTensor.createTensor(environment, directFloats(values), fitted);
+            case FLOAT -> {
+                ByteBuffer buffer = memory.apply(count * 4);
+                buffer.asFloatBuffer().put(0, values, from, count);
+                yield OnnxTensor.createTensor(environment, buffer, fitted, OnnxJavaType.FLOAT);
+            }
             case FLOAT16 -> {
-                ByteBuffer buffer = direct(values.length * 2);
+                ByteBuffer buffer = memory.apply(count * 2);
                 var shorts = buffer.asShortBuffer();
-                for (float v : values) shorts.put(Fp16Conversions.floatToFp16(v));
+                for (int i = 0; i < count; i++) shorts.put(i, Fp16Conversions.floatToFp16(values.get(from + i)));
                 yield OnnxTensor.createTensor(environment, buffer, fitted, OnnxJavaType.FLOAT16);
             }
             case DOUBLE -> {
-                ByteBuffer buffer = direct(values.length * 8);
+                ByteBuffer buffer = memory.apply(count * 8);
                 var doubles = buffer.asDoubleBuffer();
-                for (float v : values) doubles.put(v);
+                for (int i = 0; i < count; i++) doubles.put(i, values.get(from + i));
                 yield OnnxTensor.createTensor(environment, buffer, fitted, OnnxJavaType.DOUBLE);
             }
             case INT64, INT32 -> {
-                long[] truncated = new long[values.length];
-                for (int i = 0; i < values.length; i++) truncated[i] = (long) values[i];
-                yield integers(info.type, truncated, fitted);
+                long[] truncated = new long[count];
+                for (int i = 0; i < count; i++) truncated[i] = (long) values.get(from + i);
+                yield integers(info.type, truncated, fitted, memory);
             }
             default -> throw new IllegalArgumentException(file + ": input " + name + " has unsupported type " + info.type);
         };
@@ -153,7 +178,7 @@ public final class OnnxModel implements AutoCloseable {
         TensorInfo info = input(name);
         long[] fitted = fitRank(name, info, shape, values.length);
         return switch (info.type) {
-            case INT64, INT32 -> integers(info.type, values, fitted);
+            case INT64, INT32 -> integers(info.type, values, fitted, OnnxModel::direct);
             case FLOAT, FLOAT16, DOUBLE -> {
                 float[] asFloats = new float[values.length];
                 for (int i = 0; i < values.length; i++) asFloats[i] = values[i];
@@ -163,13 +188,14 @@ public final class OnnxModel implements AutoCloseable {
         };
     }
 
-    private OnnxTensor integers(OnnxJavaType type, long[] values, long[] shape) throws OrtException {
+    private OnnxTensor integers(OnnxJavaType type, long[] values, long[] shape, IntFunction<ByteBuffer> memory)
+            throws OrtException {
         if (type == OnnxJavaType.INT64) {
-            ByteBuffer buffer = direct(values.length * 8);
+            ByteBuffer buffer = memory.apply(values.length * 8);
             buffer.asLongBuffer().put(values);
             return OnnxTensor.createTensor(environment, buffer, shape, OnnxJavaType.INT64);
         }
-        ByteBuffer buffer = direct(values.length * 4);
+        ByteBuffer buffer = memory.apply(values.length * 4);
         var ints = buffer.asIntBuffer();
         for (long v : values) ints.put(Math.toIntExact(v));
         return OnnxTensor.createTensor(environment, buffer, shape, OnnxJavaType.INT32);
@@ -205,25 +231,59 @@ public final class OnnxModel implements AutoCloseable {
         return runOptions == null ? session.run(feeds) : session.run(feeds, runOptions);
     }
 
+    /**
+     * Runs the graph for output {@code outputName} alone, which ONNX Runtime writes into the caller's
+     * {@code buffers} (a pinned output, so it allocates no output tensor), and returns its values as float32 in an
+     * array of {@code buffers}: at least as long as {@code outputShape} holds, valid until the next run with the same
+     * buffers. {@code outputShape} must be the shape the graph computes.
+     */
+    public float[] runInto(Map<String, OnnxTensor> feeds, String outputName, long[] outputShape, TensorBuffers buffers,
+                           OrtSession.RunOptions runOptions) throws OrtException {
+        TensorInfo info = outputs.get(outputName);
+        if (info == null) {
+            throw new IllegalArgumentException(file + " has no output '" + outputName + "'; outputs: " + outputs.keySet());
+        }
+        if (info.getShape().length != outputShape.length) {
+            throw new IllegalArgumentException(outputName + ": shape " + Arrays.toString(outputShape)
+                    + " does not match the graph's declared shape " + Arrays.toString(info.getShape()));
+        }
+        checkFixedAxes(outputName, info.getShape(), outputShape);
+        int count = Math.toIntExact(Arrays.stream(outputShape).reduce(1, Math::multiplyExact));
+        ByteBuffer memory = buffers.output(outputName, count * floatBytes(info.type, outputName));
+        try (OnnxTensor pinned = OnnxTensor.createTensor(environment, memory, outputShape, info.type);
+             OrtSession.Result ignored = runOptions == null
+                     ? session.run(feeds, Set.of(), Map.of(outputName, pinned))
+                     : session.run(feeds, Set.of(), Map.of(outputName, pinned), runOptions)) {
+            return toFloats(info.type, memory, buffers.outputFloats(outputName, count), count);
+        }
+    }
+
+    private static int floatBytes(OnnxJavaType type, String outputName) {
+        return switch (type) {
+            case FLOAT -> 4;
+            case FLOAT16 -> 2;
+            default -> throw new IllegalArgumentException(outputName + " is " + type + ", not float32/float16");
+        };
+    }
+
     /** The values of a float32 or float16 output as float32. */
     public static float[] floats(OnnxValue value) {
         if (!(value instanceof OnnxTensor tensor)) throw new IllegalArgumentException("not a tensor: " + value);
         OnnxJavaType type = tensor.getInfo().type;
-        return switch (type) {
-            case FLOAT -> {
-                var buffer = tensor.getFloatBuffer();
-                float[] out = new float[buffer.remaining()];
-                buffer.get(out);
-                yield out;
-            }
-            case FLOAT16 -> {
-                var buffer = tensor.getByteBuffer().order(ByteOrder.nativeOrder()).asShortBuffer();
-                float[] out = new float[buffer.remaining()];
-                for (int i = 0; i < out.length; i++) out[i] = Fp16Conversions.fp16ToFloat(buffer.get(i));
-                yield out;
-            }
-            default -> throw new IllegalArgumentException("output is " + type + ", not float32/float16");
-        };
+        ByteBuffer bytes = tensor.getByteBuffer().order(ByteOrder.nativeOrder());
+        int count = bytes.remaining() / floatBytes(type, "output");
+        return toFloats(type, bytes, new float[count], count);
+    }
+
+    /** The first {@code count} float32 or float16 values of native-order {@code bytes} as float32, into {@code into}. */
+    private static float[] toFloats(OnnxJavaType type, ByteBuffer bytes, float[] into, int count) {
+        if (type == OnnxJavaType.FLOAT) {
+            bytes.asFloatBuffer().get(0, into, 0, count);
+        } else {
+            var halves = bytes.asShortBuffer();
+            for (int i = 0; i < count; i++) into[i] = Fp16Conversions.fp16ToFloat(halves.get(i));
+        }
+        return into;
     }
 
     /** Shape of an output value. */
@@ -233,12 +293,6 @@ public final class OnnxModel implements AutoCloseable {
 
     static ByteBuffer direct(int bytes) {
         return ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
-    }
-
-    private static java.nio.FloatBuffer directFloats(float[] values) {
-        var buffer = direct(values.length * 4).asFloatBuffer();
-        buffer.put(values).rewind();
-        return buffer;
     }
 
     @Override

@@ -172,7 +172,9 @@ public final class DenoiseRun {
 
     /**
      * Takes this run's rows of the UNet output, applies guidance, steps the scheduler and, for the legacy
-     * inpainting path, blends the known region back in.
+     * inpainting path, blends the known region back in. {@code unetOutput} is the engine's reused buffer, so nothing
+     * of it is kept; the noise prediction handed to the scheduler is a new array each step because schedulers may keep
+     * it in their multistep history (PNDM keeps the model outputs themselves).
      */
     public void acceptModelOutput(float[] unetOutput, int rowOffset) {
         int n = job.batch() * latentSize;
@@ -187,8 +189,7 @@ public final class DenoiseRun {
                 noisePred[i] = u + g * (c - u);
             }
             if (job.guidanceRescale() > 0) {
-                rescaleNoiseCfg(noisePred, Arrays.copyOfRange(unetOutput, start + n, start + 2 * n), job.guidanceRescale(),
-                        job.batch());
+                rescaleNoiseCfg(noisePred, unetOutput, start + n, job.guidanceRescale(), job.batch());
             }
         } else {
             noisePred = Arrays.copyOfRange(unetOutput, start, start + n);
@@ -223,12 +224,13 @@ public final class DenoiseRun {
     /**
      * diffusers' rescale_noise_cfg (Lin et al., section 3.4): each image's guided prediction is scaled to the standard
      * deviation of its text prediction (over all of the image's channels and pixels), then mixed with the unscaled one.
+     * The text prediction is read in place: {@code noiseCfg.length} values of {@code noiseText} from {@code textFrom}.
      */
-    static void rescaleNoiseCfg(float[] noiseCfg, float[] noiseText, float rescale, int images) {
+    static void rescaleNoiseCfg(float[] noiseCfg, float[] noiseText, int textFrom, float rescale, int images) {
         int imageSize = noiseCfg.length / images;
         for (int b = 0; b < images; b++) {
             int from = b * imageSize;
-            double stdText = std(noiseText, from, imageSize);
+            double stdText = std(noiseText, textFrom + from, imageSize);
             double stdCfg = std(noiseCfg, from, imageSize);
             for (int i = from; i < from + imageSize; i++) {
                 float rescaled = (float) (noiseCfg[i] * (stdText / stdCfg));

@@ -2,8 +2,10 @@ package dev.sdmesh.unet.pipeline;
 
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.sdmesh.runtime.onnx.TensorBuffers;
 import org.jboss.logging.Logger;
 
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -36,10 +38,14 @@ public final class UnetEngine implements AutoCloseable {
     /** The options of the UNet call in flight (guarded by runOptionsLock), to interrupt it. */
     private OrtSession.RunOptions currentRunOptions;
     private volatile List<Active> currentBatch = List.of();
-    /** UNet inputs of the latest call, reused by the worker thread while the batch shape does not change. */
-    private float[] sampleBuffer;
-    private float[] hiddenBuffer;
-    private float[] timestepBuffer;
+    /**
+     * UNet inputs staged by the worker thread, and the native memory of the UNet's inputs and output: all grow to the
+     * largest batch seen and are reused by every later call, so a step allocates no large arrays.
+     */
+    private float[] sampleBuffer = new float[0];
+    private float[] hiddenBuffer = new float[0];
+    private float[] timestepBuffer = new float[0];
+    private final TensorBuffers unetBuffers = new TensorBuffers();
 
     private final AtomicLong unetCalls = new AtomicLong();
     private final AtomicLong stepsDone = new AtomicLong();
@@ -228,9 +234,12 @@ public final class UnetEngine implements AutoCloseable {
         DenoiseJob job = first.job();
         int rows = batch.stream().mapToInt(a -> a.run.unetRows()).sum();
         int plane = job.latentHeight() * job.latentWidth();
-        float[] sample = sampleBuffer = sized(sampleBuffer, rows * unet.inChannels() * plane);
-        float[] hidden = hiddenBuffer = sized(hiddenBuffer, rows * job.sequenceLength() * unet.crossAttentionDim());
-        float[] timesteps = timestepBuffer = sized(timestepBuffer, unet.scalarTimestep() ? 1 : rows);
+        int sampleCount = rows * unet.inChannels() * plane;
+        int hiddenCount = rows * job.sequenceLength() * unet.crossAttentionDim();
+        int timestepCount = unet.scalarTimestep() ? 1 : rows;
+        float[] sample = sampleBuffer = atLeast(sampleBuffer, sampleCount);
+        float[] hidden = hiddenBuffer = atLeast(hiddenBuffer, hiddenCount);
+        float[] timesteps = timestepBuffer = atLeast(timestepBuffer, timestepCount);
         int offset = 0;
         List<Active> prepared = new ArrayList<>();
         for (Active a : batch) {
@@ -256,8 +265,10 @@ public final class UnetEngine implements AutoCloseable {
         }
         lastBatchRows = rows;
         try {
-            output = unet.predict(sample, new long[]{rows, unet.inChannels(), job.latentHeight(), job.latentWidth()},
-                    timesteps, hidden, new long[]{rows, job.sequenceLength(), unet.crossAttentionDim()}, runOptions);
+            output = unet.predict(FloatBuffer.wrap(sample, 0, sampleCount),
+                    new long[]{rows, unet.inChannels(), job.latentHeight(), job.latentWidth()},
+                    FloatBuffer.wrap(timesteps, 0, timestepCount), FloatBuffer.wrap(hidden, 0, hiddenCount),
+                    new long[]{rows, job.sequenceLength(), unet.crossAttentionDim()}, unetBuffers, runOptions);
         } catch (OrtException e) {
             if (batch.stream().allMatch(a -> a.cancelled)) {
                 return; // interrupted on purpose; admit() completes them as cancelled
@@ -282,11 +293,12 @@ public final class UnetEngine implements AutoCloseable {
     }
 
     /**
-     * The buffer again while the batch shape stays the same. Every prepared run overwrites all of its rows; rows of a
-     * run that failed to write its input keep stale values, but that run's output rows are discarded.
+     * The buffer again while it has room for {@code length} values; only the first {@code length} are fed. Every
+     * prepared run overwrites all of its rows; rows of a run that failed to write its input keep stale values, but
+     * that run's output rows are discarded.
      */
-    private static float[] sized(float[] buffer, int length) {
-        return buffer != null && buffer.length == length ? buffer : new float[length];
+    private static float[] atLeast(float[] buffer, int length) {
+        return buffer.length >= length ? buffer : new float[length];
     }
 
     private void advance(Active a, float[] output, int rowOffset) {

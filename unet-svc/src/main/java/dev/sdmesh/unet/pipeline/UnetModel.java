@@ -5,7 +5,9 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sdmesh.runtime.onnx.OnnxModel;
+import dev.sdmesh.runtime.onnx.TensorBuffers;
 
+import java.nio.FloatBuffer;
 import java.util.Map;
 
 /**
@@ -82,20 +84,24 @@ public final class UnetModel implements AutoCloseable {
     }
 
     /**
-     * One UNet call.
+     * One UNet call, through the caller's {@code buffers}: the returned array belongs to them, holds at least the
+     * output's {@code n * latentChannels * h * w} values and is overwritten by the next call with the same buffers.
      *
-     * @param sample       [n, inChannels, h, w]
+     * @param sample       [n, inChannels, h, w], from position to limit
      * @param timesteps    one value (scalar graphs) or n values
      * @param hiddenStates [n, seq, crossAttentionDim]
      */
-    public float[] predict(float[] sample, long[] sampleShape, float[] timesteps, float[] hiddenStates,
-                           long[] hiddenShape, OrtSession.RunOptions runOptions) throws OrtException {
-        long[] timestepShape = timesteps.length == 1 && scalarTimestep() ? new long[0] : new long[]{timesteps.length};
-        try (OnnxTensor x = onnx.floatInput(SAMPLE, sample, sampleShape);
-             OnnxTensor t = onnx.floatInput(TIMESTEP, timesteps, timestepShape);
-             OnnxTensor h = onnx.floatInput(ENCODER_HIDDEN_STATES, hiddenStates, hiddenShape);
-             OrtSession.Result result = onnx.run(Map.of(SAMPLE, x, TIMESTEP, t, ENCODER_HIDDEN_STATES, h), runOptions)) {
-            return OnnxModel.floats(result.get(outputName).orElseThrow());
+    public float[] predict(FloatBuffer sample, long[] sampleShape, FloatBuffer timesteps, FloatBuffer hiddenStates,
+                           long[] hiddenShape, TensorBuffers buffers, OrtSession.RunOptions runOptions)
+            throws OrtException {
+        int timestepCount = timesteps.remaining();
+        long[] timestepShape = timestepCount == 1 && scalarTimestep() ? new long[0] : new long[]{timestepCount};
+        long[] outputShape = {sampleShape[0], latentChannels, sampleShape[2], sampleShape[3]};
+        try (OnnxTensor x = onnx.floatInput(SAMPLE, sample, sampleShape, buffers);
+             OnnxTensor t = onnx.floatInput(TIMESTEP, timesteps, timestepShape, buffers);
+             OnnxTensor h = onnx.floatInput(ENCODER_HIDDEN_STATES, hiddenStates, hiddenShape, buffers)) {
+            return onnx.runInto(Map.of(SAMPLE, x, TIMESTEP, t, ENCODER_HIDDEN_STATES, h), outputName, outputShape,
+                    buffers, runOptions);
         }
     }
 

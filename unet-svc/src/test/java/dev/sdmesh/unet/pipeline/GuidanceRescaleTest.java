@@ -21,8 +21,13 @@ class GuidanceRescaleTest {
         double[] textToCfgStd = {Math.sqrt((1 + 1 + 100 + 100) / (4.0 + 4 + 100 + 100)), 1.0 / 3};
         float rescale = 0.7f;
 
+        // The text prediction is read in place from the UNet output, behind the unconditional rows.
+        float[] unetOutput = new float[3 + text.length];
+        java.util.Arrays.fill(unetOutput, 0, 3, 1000f);
+        System.arraycopy(text, 0, unetOutput, 3, text.length);
+
         float[] out = cfg.clone();
-        DenoiseRun.rescaleNoiseCfg(out, text, rescale, 2);
+        DenoiseRun.rescaleNoiseCfg(out, unetOutput, 3, rescale, 2);
 
         for (int i = 0; i < cfg.length; i++) {
             double ratio = textToCfgStd[i / 4];
