@@ -34,8 +34,8 @@ import java.util.concurrent.TimeoutException;
 /**
  * The gRPC front door ({@code sdmesh.v1.ImageGeneration}); requests are mapped to the Kafka request JSON, validated,
  * published to the requests topic and run by whichever replica consumes them, with the same pipeline and events. The
- * caller's {@code traceparent} metadata is not read here (the generated stubs do not expose it without an
- * interceptor); a new trace is started per call.
+ * caller's {@code traceparent} metadata ({@link CallerTraceparent}) continues through Kafka and the stages; a call
+ * without one starts a new trace.
  */
 @GrpcService
 public class ImageGenerationGrpcService extends ImageGenerationGrpc.ImageGenerationImplBase {
@@ -55,7 +55,7 @@ public class ImageGenerationGrpcService extends ImageGenerationGrpc.ImageGenerat
             GenerationIntake.Admitted admitted = intake.admit(toJson(request));
             CompletableFuture<GenerationEvent> terminal = statuses.nextTerminal(admitted.requestId());
             try {
-                intake.send(admitted, Traceparent.continueOrStart(null));
+                intake.send(admitted, Traceparent.continueOrStart(CallerTraceparent.current()));
                 GenerationEvent end = terminal.get(config.generation().syncTimeout().toMillis(), TimeUnit.MILLISECONDS);
                 response.onNext(toProto(GenerationStatus.fold(statuses.get(admitted.requestId()), end)));
                 response.onCompleted();
@@ -92,7 +92,7 @@ public class ImageGenerationGrpcService extends ImageGenerationGrpc.ImageGenerat
                 call::onCompleted);
         call.setOnCancelHandler(subscription::cancel);
         try {
-            intake.send(admitted, Traceparent.continueOrStart(null));
+            intake.send(admitted, Traceparent.continueOrStart(CallerTraceparent.current()));
         } catch (RuntimeException e) {
             subscription.cancel();
             call.onError(toStatus(e));

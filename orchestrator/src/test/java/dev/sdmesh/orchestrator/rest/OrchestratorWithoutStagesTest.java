@@ -15,6 +15,8 @@ import grpc.health.v1.HealthOuterClass.HealthCheckRequest;
 import grpc.health.v1.HealthOuterClass.HealthCheckResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
+import io.grpc.stub.MetadataUtils;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.test.common.WithTestResource;
@@ -286,6 +288,7 @@ class OrchestratorWithoutStagesTest {
         String grpcId = "durable-grpc-" + UUID.randomUUID();
         byte[] init = "an init image".getBytes(StandardCharsets.UTF_8);
         String traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        String grpcTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         HttpResponse<String> accepted = send("POST", "/v1/generations", "{\"requestId\":\"" + restId + "\",\"steps\":2,"
                 + "\"strength\":0.5,\"initImage\":\"" + Base64.getEncoder().encodeToString(init) + "\"}", "traceparent", traceparent);
         assertEquals(202, accepted.statusCode(), accepted.body());
@@ -294,7 +297,10 @@ class OrchestratorWithoutStagesTest {
         ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", base.getPort()).usePlaintext().build();
         try {
             awaitServing(channel);
+            Metadata metadata = new Metadata();
+            metadata.put(Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER), grpcTraceparent);
             Generation failed = ImageGenerationGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS)
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(metadata))
                     .generate(GenerationRequest.newBuilder().setRequestId(grpcId).setSteps(2).build());
             assertEquals("failed", failed.getStatus(), failed.toString());
             assertEquals("unavailable", failed.getErrorCode(), failed.toString());
@@ -306,6 +312,8 @@ class OrchestratorWithoutStagesTest {
                 records.stream().anyMatch(r -> restId.equals(r.key())) && records.stream().anyMatch(r -> grpcId.equals(r.key())));
         ConsumerRecord<String, String> rest = requests.stream().filter(r -> restId.equals(r.key())).findFirst().orElseThrow();
         assertEquals(traceparent, header(rest, "traceparent"), "the caller's trace continues through Kafka");
+        ConsumerRecord<String, String> grpc = requests.stream().filter(r -> grpcId.equals(r.key())).findFirst().orElseThrow();
+        assertEquals(grpcTraceparent, header(grpc, "traceparent"), "the gRPC caller's trace continues through Kafka");
         String reference = JSON.readTree(rest.value()).get("initImage").asText();
         assertTrue(reference.matches("s3://sdmesh-images/\\d{4}/\\d{2}/\\d{2}/" + restId + "/init\\.png"), rest.value());
         assertArrayEquals(init, store.get(reference.substring("s3://sdmesh-images/".length())), "the inline image is in the bucket");
