@@ -42,16 +42,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Replicas as the orchestrator wires them (intake, request consumer, status feed, Kafka event sink) on a real broker,
  * with in-memory stages: a request taken by a front door completes on another replica when the one running it
- * crashes, and a cancel taken by a replica that does not run the generation reaches the one that does.
+ * crashes, a cancel taken by a replica that does not run the generation reaches the one that does, and a replica
+ * stops consuming while {@code max-in-flight} requests are unfinished.
  */
 class DurableIntakeTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final RequestParser PARSER = new RequestParser(JSON, RequestLimits.DEFAULT);
     private static EmbeddedKafka kafka;
+    /** Consumed, unfinished requests before a replica pauses its partitions. */
+    private static final int MAX_IN_FLIGHT = 2;
 
     private final String run = UUID.randomUUID().toString();
     private final KafkaSettings settings = new KafkaSettings(kafka.bootstrapServers(), "orchestrators-" + run,
-            "requests-" + run, "events-" + run, "dlq-" + run, 1, 8);
+            "requests-" + run, "events-" + run, "dlq-" + run, 1, MAX_IN_FLIGHT);
     private final Producer<String, byte[]> producer = new KafkaProducer<>(settings.producer());
     /** The bucket all replicas share. */
     private final MemoryImageStore store = new MemoryImageStore();
@@ -188,5 +191,32 @@ class DurableIntakeTest {
         assertEquals(GenerationEvent.CANCELLED, eventsUntilTerminal(id).stream().filter(e -> terminal(e.toString()))
                 .findFirst().orElseThrow().get("type").asText());
         assertTrue(front.stages.calls.isEmpty(), "the front door ran nothing");
+    }
+
+    @Test
+    void aReplicaConsumesNoMoreThanMaxInFlightUnfinishedRequests() throws Exception {
+        Replica replica = new Replica(true).consuming();
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 3 * MAX_IN_FLIGHT; i++) {
+            String id = "pressure-" + i + "-" + run;
+            ids.add(id);
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(settings.requestsTopic(), id,
+                    JSON.writeValueAsBytes(request(id, null)))).get(30, TimeUnit.SECONDS);
+        }
+        assertTrue(replica.stages.denoiseStarted.await(60, TimeUnit.SECONDS));
+        // Held generations never finish on their own: whatever the replica took stays in flight.
+        Thread.sleep(3000);
+        List<String> taken = ids.stream().filter(id -> replica.statuses.get(id) != null).toList();
+        assertEquals(MAX_IN_FLIGHT, taken.size(), "requests taken while " + MAX_IN_FLIGHT + " were unfinished: " + taken);
+        assertEquals(MAX_IN_FLIGHT, replica.consumer.inFlight());
+
+        replica.stages.holdDenoise = false;
+        taken.forEach(replica.generations::cancel);
+        List<String> outcomes = new ArrayList<>();
+        for (String id : ids) outcomes.add(eventsUntilTerminal(id).stream().filter(e -> terminal(e.toString()))
+                .findFirst().orElseThrow().get("type").asText());
+        assertEquals(MAX_IN_FLIGHT, outcomes.stream().filter(GenerationEvent.CANCELLED::equals).count(), outcomes.toString());
+        assertEquals(2L * MAX_IN_FLIGHT, outcomes.stream().filter(GenerationEvent.COMPLETED::equals).count(),
+                "the paused requests ran once the first ones ended: " + outcomes);
     }
 }
