@@ -5,13 +5,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
  * The request one benchmark configuration sends: one image of {@code model} at {@code width×height} with
- * {@code steps} steps and the model's default scheduler.
+ * {@code steps} steps of DDIM, which makes exactly one UNet call per step as the floor counts them (the SD default,
+ * PNDM, makes steps + 1).
  *
  * @param guidanceScale CFG scale; above 1 the UNet runs cond and uncond rows together (diffusers' rule)
  */
 public record RequestSpec(String model, int width, int height, int steps, double guidanceScale) {
     private static final ObjectMapper JSON = new ObjectMapper();
     static final String PROMPT = "a photograph of an astronaut riding a horse";
+    static final String SCHEDULER = "DDIMScheduler";
 
     public boolean guidance() {
         return guidanceScale > 1;
@@ -26,6 +28,7 @@ public record RequestSpec(String model, int width, int height, int steps, double
         request.put("width", width);
         request.put("height", height);
         request.put("steps", steps);
+        request.put("scheduler", SCHEDULER);
         request.put("guidanceScale", guidanceScale);
         request.put("seed", seed);
         return request;
