@@ -2,6 +2,7 @@ package dev.sdmesh.orchestrator.grpc;
 
 import io.grpc.Context;
 import io.grpc.Contexts;
+import dev.sdmesh.orchestrator.stage.TraceparentInterceptor;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -16,12 +17,11 @@ import jakarta.enterprise.context.ApplicationScoped;
 @ApplicationScoped
 @GlobalInterceptor
 public class CallerTraceparent implements ServerInterceptor {
-    private static final Metadata.Key<String> TRACEPARENT = Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER);
     private static final Context.Key<String> CALLER = Context.key("sdmesh-caller-traceparent");
 
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-        String traceparent = headers.get(TRACEPARENT);
+        String traceparent = headers.get(TraceparentInterceptor.TRACEPARENT);
         if (traceparent == null) return next.startCall(call, headers);
         return Contexts.interceptCall(Context.current().withValue(CALLER, traceparent), call, headers, next);
     }

@@ -1,6 +1,5 @@
 package dev.sdmesh.orchestrator.kafka;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sdmesh.orchestrator.pipeline.GenerationIntake;
@@ -31,15 +30,7 @@ public final class KafkaRequestLog implements GenerationIntake.RequestLog {
 
     @Override
     public void append(String requestId, JsonNode request, String traceparent) {
-        byte[] value;
-        try {
-            value = json.writeValueAsBytes(request);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot serialise request " + requestId, e);
-        }
-        ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, requestId, value);
-        if (traceparent != null) record.headers().add(KafkaEventSink.TRACEPARENT, traceparent.getBytes(StandardCharsets.US_ASCII));
-        send(record, "request " + requestId);
+        send(JsonRecords.keyed(json, topic, requestId, request, traceparent, "request " + requestId), "request " + requestId);
     }
 
     @Override
@@ -50,6 +41,6 @@ public final class KafkaRequestLog implements GenerationIntake.RequestLog {
     }
 
     private void send(ProducerRecord<String, byte[]> record, String what) {
-        KafkaEventSink.awaitWritten(producer.send(record), "the " + what + " to " + topic);
+        JsonRecords.awaitWritten(producer.send(record), "the " + what + " to " + topic);
     }
 }

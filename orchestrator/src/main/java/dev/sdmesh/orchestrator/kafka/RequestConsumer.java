@@ -122,7 +122,7 @@ public final class RequestConsumer implements Runnable, AutoCloseable {
             finished.run();
             return;
         }
-        String traceparent = Traceparent.continueOrStart(header(record, KafkaEventSink.TRACEPARENT));
+        String traceparent = Traceparent.continueOrStart(header(record, JsonRecords.TRACEPARENT));
         String text = record.value() == null ? "" : new String(record.value(), StandardCharsets.UTF_8);
         try {
             GenerationRequest request = parser.parse(text);
