@@ -26,6 +26,12 @@ public record BenchReport(String startedAt, String mode, MachineInfo machine, Li
         return Target.evaluate(mesh, throughput);
     }
 
+    /** Whether any process has a GPU memory figure; the markdown shows the GPU column only then. */
+    @JsonProperty
+    public boolean gpuMemoryMeasured() {
+        return memory.stream().anyMatch(ServiceMemory::gpuMeasured);
+    }
+
     public String toJson() {
         try {
             return JSON.writeValueAsString(this);
@@ -109,13 +115,26 @@ public record BenchReport(String startedAt, String mode, MachineInfo machine, Li
 
     private void memoryTable(StringBuilder md) {
         if (memory.isEmpty()) return;
-        md.append("## Peak memory per process (VmHWM)\n\n");
-        row(md, "mesh", "process", "peak RSS MiB");
-        separator(md, 3);
+        boolean gpu = gpuMemoryMeasured();
+        md.append(gpu ? "## Peak memory per process (RSS: VmHWM; GPU: nvidia-smi, sampled every "
+                + GpuMemory.INTERVAL.toMillis() + " ms)\n\n" : "## Peak memory per process (VmHWM)\n\n");
+        if (gpu) {
+            row(md, "mesh", "process", "peak RSS MiB", "peak GPU MiB");
+        } else {
+            row(md, "mesh", "process", "peak RSS MiB");
+        }
+        separator(md, gpu ? 4 : 3);
         for (ServiceMemory m : memory) {
-            row(md, m.mesh(), m.service(), m.peakRssBytes() < 0 ? "?" : String.format(Locale.ROOT, "%.0f", m.peakRssBytes() / 1048576.0));
+            String rss = m.peakRssBytes() < 0 ? "?" : String.format(Locale.ROOT, "%.0f", m.peakRssBytes() / 1048576.0);
+            if (gpu) {
+                // "–": this mesh start was not measured (e.g. only the other one saw its processes in nvidia-smi).
+                row(md, m.mesh(), m.service(), rss, m.gpuMeasured() ? Long.toString(m.peakGpuMib()) : "–");
+            } else {
+                row(md, m.mesh(), m.service(), rss);
+            }
         }
         md.append('\n');
+        if (!gpu) md.append("GPU memory was not measured.\n\n");
     }
 
     private void targetTable(StringBuilder md) {

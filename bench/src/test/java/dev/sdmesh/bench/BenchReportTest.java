@@ -30,6 +30,10 @@ class BenchReportTest {
     }
 
     static BenchReport report() {
+        return report(List.of(new ServiceMemory("max-batch 8", "unet-svc", 42, 3L << 30, -1)));
+    }
+
+    static BenchReport report(List<ServiceMemory> memory) {
         Floor tinyFloor = floor("tiny", 64, 1, 2, 3, 4);          // request floor 1 + 20·3 + 4 = 65 ms
         Floor sd15Floor = floor("sd15", 512, 100, 3000, 5000, 8000); // 2 steps: 18 100 ms
         MeshRun tiny = run(TINY_64, TINY, tinyFloor, 95);         // +30 ms: met
@@ -42,7 +46,7 @@ class BenchReportTest {
         return new BenchReport("2026-11-22T03:00:00Z", "quick",
                 new MachineInfo(2, "Example CPU", 8L << 30, "Linux 6.1", "OpenJDK 17", "cpu"),
                 List.of(tinyFloor, sd15Floor), List.of(tiny, sd15), throughput,
-                List.of(new ServiceMemory("max-batch 8", "unet-svc", 42, 3L << 30)),
+                memory,
                 List.of("sd15 at 20 steps was not run (--quick)."));
     }
 
@@ -70,7 +74,10 @@ class BenchReportTest {
         assertTrue(md.contains("| tiny 64x64 / 20 steps | 8 | 5 | 95.0 | 95.0 | 5.0 | 75.0 | 93.0 | 65.0 | 1.462 | 30.0 |"), md);
         assertTrue(md.contains("| sd15 512x512 / 2 steps | 8 | 5 | 19000 | 19000 | 5.0 | 18980 | 18998 | 18100 | 1.050 | 900 |"), md);
         assertTrue(md.contains("| tiny 64x64 / 20 steps | 1 | 8 | 24 | 610.0 | 780 | 780 |"), md);
+        assertTrue(md.contains("| mesh | process | peak RSS MiB |\n"), md);
         assertTrue(md.contains("| max-batch 8 | unet-svc | 3072 |"), md);
+        assertFalse(md.contains("GPU MiB"), md);
+        assertTrue(md.contains("GPU memory was not measured."), md);
         assertTrue(md.contains("| overhead sd15 512x512 / 2 steps | ≤ 1.03 | 1.050 | **no** |"), md);
         assertTrue(md.contains("- sd15 at 20 steps was not run (--quick)."), md);
         // every table row has as many cells as its header
@@ -92,6 +99,27 @@ class BenchReportTest {
         assertEquals(18_980, sd15.path("stagesMs").path("unet").path("p50").asDouble(), 1e-9);
         assertEquals(3, json.path("targets").size());
         assertEquals(3L << 30, json.path("memory").get(0).path("peakRssBytes").asLong());
+        assertEquals(-1, json.path("memory").get(0).path("peakGpuMib").asLong());
+        assertFalse(json.path("gpuMemoryMeasured").asBoolean(true));
         assertEquals("Example CPU", json.path("machine").path("cpuModel").asText());
+    }
+
+    @Test
+    void gpuColumnAppearsOnlyWhenGpuMemoryWasMeasured() throws Exception {
+        BenchReport report = report(List.of(
+                new ServiceMemory("max-batch 8", "unet-svc", 42, 3L << 30, 2150),
+                new ServiceMemory("max-batch 8", "orchestrator", 43, 256L << 20, 0),
+                new ServiceMemory("max-batch 1", "unet-svc", 52, 2L << 30, -1)));
+        String md = report.toMarkdown();
+        assertTrue(md.contains("| mesh | process | peak RSS MiB | peak GPU MiB |"), md);
+        assertTrue(md.contains("| max-batch 8 | unet-svc | 3072 | 2150 |"), md);
+        assertTrue(md.contains("| max-batch 8 | orchestrator | 256 | 0 |"), md);
+        assertTrue(md.contains("| max-batch 1 | unet-svc | 2048 | – |"), md);
+        assertFalse(md.contains("GPU memory was not measured"), md);
+
+        JsonNode json = new ObjectMapper().readTree(report.toJson());
+        assertTrue(json.path("gpuMemoryMeasured").asBoolean());
+        assertEquals(2150, json.path("memory").get(0).path("peakGpuMib").asLong());
+        assertFalse(json.path("memory").get(0).has("gpuMeasured"), "a derived flag is not a field");
     }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sdmesh.bench.BenchReport;
 import dev.sdmesh.bench.Floor;
 import dev.sdmesh.bench.FloorBenchmark;
+import dev.sdmesh.bench.GpuMemory;
 import dev.sdmesh.bench.MachineInfo;
 import dev.sdmesh.bench.MeshBenchmark;
 import dev.sdmesh.bench.MeshClient;
@@ -97,10 +98,16 @@ public final class BenchCommand implements Callable<Integer> {
         for (String model : models) folders.put(model, ensureModel(layout.modelsDir(), model));
 
         List<Floor> floors = new ArrayList<>();
-        for (ModelFolder folder : folders.values()) {
-            int size = defaultSize(folder);
-            System.err.printf("floor: %s at %dx%d%n", folder.id(), size, size);
-            floors.add(new FloorBenchmark(sessions, 1, quick ? 3 : 10).measure(folder, size, size));
+        List<ServiceMemory> memory = new ArrayList<>();
+        long benchPid = ProcessHandle.current().pid();
+        // The floor runs in this JVM, so its GPU memory is this process's. "auto" is resolved only by the first session.
+        try (GpuMemory floorGpu = GpuMemory.start(device, List.of(benchPid))) {
+            for (ModelFolder folder : folders.values()) {
+                int size = defaultSize(folder);
+                System.err.printf("floor: %s at %dx%d%n", folder.id(), size, size);
+                floors.add(new FloorBenchmark(sessions, 1, quick ? 3 : 10).measure(folder, size, size));
+            }
+            if (floorGpu.measured()) memory.add(ServiceMemory.read("floor", "bench (in-process)", benchPid, floorGpu));
         }
         boolean gpu = sessions.provider().kind() == ExecutionProvider.Kind.CUDA;
         List<RequestSpec> configs = new ArrayList<>();
@@ -108,7 +115,6 @@ public final class BenchCommand implements Callable<Integer> {
 
         List<MeshRun> mesh = new ArrayList<>();
         List<ThroughputRun> throughput = new ArrayList<>();
-        List<ServiceMemory> memory = new ArrayList<>();
         if (floorOnly) {
             notes.add("The mesh was not run (--floor-only).");
         } else {
@@ -117,7 +123,8 @@ public final class BenchCommand implements Callable<Integer> {
                 System.err.printf("mesh: starting with sdmesh.unet.max-batch=%d%n", maxBatch);
                 MeshState state = UpCommand.start(layout, 1, device, Map.of("sdmesh.unet.max-batch", Integer.toString(maxBatch)),
                         Duration.ofSeconds(timeoutSeconds));
-                try {
+                List<Long> pids = state.services.stream().map(MeshState.Service::pid).toList();
+                try (GpuMemory gpuMemory = GpuMemory.start(sessions.provider().toString(), pids)) {
                     MeshBenchmark bench = new MeshBenchmark(() -> new KafkaMeshClient(state, Duration.ofSeconds(timeoutSeconds)), maxBatch);
                     boolean record = jfr && maxBatch > 1;
                     if (record) jcmd(state, "JFR.start", "name=" + JFR_NAME, "settings=profile");
@@ -139,8 +146,10 @@ public final class BenchCommand implements Callable<Integer> {
                         notes.add("JFR recording of unet-svc (batching on, all mesh runs): " + recording);
                     }
                     for (MeshState.Service service : state.services) {
-                        memory.add(ServiceMemory.read("max-batch " + maxBatch, service.name(), service.pid()));
+                        memory.add(ServiceMemory.read("max-batch " + maxBatch, service.name(), service.pid(), gpuMemory));
                     }
+                    String why = gpuMemory.notMeasuredReason().map(r -> "GPU memory was not measured: " + r + ".").orElse(null);
+                    if (gpu && why != null && !notes.contains(why)) notes.add(why); // on a CPU device the note below says it
                 } finally {
                     DownCommand.stop(state);
                     Files.deleteIfExists(layout.stateFile());
