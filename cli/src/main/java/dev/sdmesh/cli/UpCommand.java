@@ -23,6 +23,8 @@ import java.util.stream.Stream;
 @Command(name = "up", mixinStandardHelpOptions = true,
         description = "Start the local mesh (embedded Kafka and S3, text-encoder-svc, unet-svc, vae-svc, orchestrator).")
 public final class UpCommand implements Callable<Integer> {
+    private static final String OTLP_EXPORT_LOG_LEVEL =
+            "quarkus.log.category.\"io.quarkus.opentelemetry.runtime.exporter.otlp.sender\".level";
 
     @Option(names = "--unet-replicas", defaultValue = "1", description = "unet-svc processes (default ${DEFAULT-VALUE}).")
     int unetReplicas;
@@ -117,6 +119,9 @@ public final class UpCommand implements Callable<Integer> {
                 properties.put("quarkus.http.port", Integer.toString(entry.getValue()));
                 properties.put("sdmesh.models.dir", layout.modelsDir().toString());
                 properties.put("sdmesh.unet.device", device);
+                // The local mesh has no trace collector unless one is named: drop its spans without a warning each.
+                String collector = System.getenv("SDMESH_OTEL_ENDPOINT");
+                if (collector == null || collector.isBlank()) properties.put(OTLP_EXPORT_LOG_LEVEL, "ERROR");
                 if (module.equals("unet-svc")) properties.putAll(unetProperties);
                 if (module.equals("orchestrator")) {
                     properties.put("kafka.bootstrap.servers", state.kafka);

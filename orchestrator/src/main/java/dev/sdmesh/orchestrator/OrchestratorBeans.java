@@ -16,9 +16,11 @@ import dev.sdmesh.orchestrator.pipeline.ModelCatalog;
 import dev.sdmesh.orchestrator.pipeline.StatusStore;
 import dev.sdmesh.orchestrator.stage.GrpcStages;
 import dev.sdmesh.orchestrator.storage.MinioImageStore;
+import dev.sdmesh.orchestrator.tracing.GenerationTracing;
 import dev.sdmesh.runtime.model.ModelRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.minio.MinioClient;
+import io.opentelemetry.api.OpenTelemetry;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Instance;
 import jakarta.enterprise.inject.Produces;
@@ -36,13 +38,20 @@ public class OrchestratorBeans {
 
     @Produces
     @Singleton
-    GrpcStages stages(OrchestratorConfig config) {
+    GrpcStages stages(OrchestratorConfig config, GenerationTracing tracing) {
         OrchestratorConfig.Stages s = config.stages();
-        return new GrpcStages(settings(s.textEncoder()), settings(s.unet()), settings(s.vae()), s.maxInboundBytes());
+        return new GrpcStages(settings(s.textEncoder()), settings(s.unet()), settings(s.vae()), s.maxInboundBytes(),
+                tracing);
     }
 
     void closeStages(@Disposes GrpcStages stages) {
         stages.close();
+    }
+
+    @Produces
+    @Singleton
+    GenerationTracing tracing(OpenTelemetry openTelemetry) {
+        return new GenerationTracing(openTelemetry);
     }
 
     private static GrpcStages.StageSettings settings(OrchestratorConfig.Stage stage) {

@@ -8,6 +8,7 @@ import dev.sdmesh.orchestrator.kafka.StatusFeed;
 import dev.sdmesh.orchestrator.pipeline.Generations;
 import dev.sdmesh.orchestrator.pipeline.StatusStore;
 import dev.sdmesh.orchestrator.storage.MinioImageStore;
+import dev.sdmesh.orchestrator.tracing.GenerationTracing;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -47,6 +48,8 @@ public class OrchestratorLifecycle {
     @Inject
     RequestParser parser;
     @Inject
+    GenerationTracing tracing;
+    @Inject
     ObjectMapper json;
     @Inject
     Instance<Producer<String, byte[]>> producer;
@@ -74,7 +77,8 @@ public class OrchestratorLifecycle {
             LOG.errorf("status replay from %s failed: %s", kafka.eventsTopic(), e.getMessage());
         }
         start(feed, "generation-status");
-        consumer = new RequestConsumer(new KafkaConsumer<>(kafka.requestConsumer()), producer.get(), generations, parser, kafka);
+        consumer = new RequestConsumer(new KafkaConsumer<>(kafka.requestConsumer()), producer.get(), generations, parser, kafka,
+                tracing);
         meters.gauge("sdmesh.kafka.requests.in.flight", consumer, RequestConsumer::inFlight);
         start(consumer, "generation-requests");
     }

@@ -8,14 +8,16 @@ import dev.sdmesh.orchestrator.api.GenerationEvent;
 import dev.sdmesh.orchestrator.api.GenerationStatus;
 import dev.sdmesh.orchestrator.pipeline.GenerationIntake;
 import dev.sdmesh.orchestrator.pipeline.StatusStore;
-import dev.sdmesh.orchestrator.pipeline.Traceparent;
 import dev.sdmesh.orchestrator.rest.EventStreams;
+import dev.sdmesh.orchestrator.tracing.GenerationTracing;
 import dev.sdmesh.proto.v1.CancelGenerationRequest;
 import dev.sdmesh.proto.v1.GetGenerationRequest;
 import dev.sdmesh.proto.v1.Generation;
 import dev.sdmesh.proto.v1.GenerationImage;
 import dev.sdmesh.proto.v1.ImageGenerationGrpc;
 import dev.sdmesh.runtime.grpc.GrpcErrors;
+import io.grpc.Context;
+import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -34,8 +36,9 @@ import java.util.concurrent.TimeoutException;
 /**
  * The gRPC front door ({@code sdmesh.v1.ImageGeneration}); requests are mapped to the Kafka request JSON, validated,
  * published to the requests topic and run by whichever replica consumes them, with the same pipeline and events. The
- * caller's {@code traceparent} metadata ({@link CallerTraceparent}) continues through Kafka and the stages; a call
- * without one starts a new trace.
+ * call's server span (a child of the caller's {@code traceparent} metadata, or a new trace) continues through Kafka and
+ * the stages. The unary call waits for the terminal event until the caller's deadline or
+ * {@code sdmesh.generation.sync-timeout}, whichever comes first; the generation itself goes on and can be read by id.
  */
 @GrpcService
 public class ImageGenerationGrpcService extends ImageGenerationGrpc.ImageGenerationImplBase {
@@ -47,6 +50,8 @@ public class ImageGenerationGrpcService extends ImageGenerationGrpc.ImageGenerat
     ObjectMapper json;
     @Inject
     OrchestratorConfig config;
+    @Inject
+    GenerationTracing tracing;
 
     @Override
     @Blocking
@@ -55,8 +60,8 @@ public class ImageGenerationGrpcService extends ImageGenerationGrpc.ImageGenerat
             GenerationIntake.Admitted admitted = intake.admit(toJson(request));
             CompletableFuture<GenerationEvent> terminal = statuses.nextTerminal(admitted.requestId());
             try {
-                intake.send(admitted, Traceparent.continueOrStart(CallerTraceparent.current()));
-                GenerationEvent end = terminal.get(config.generation().syncTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                intake.send(admitted, tracing.currentTraceparent());
+                GenerationEvent end = terminal.get(waitMillis(), TimeUnit.MILLISECONDS);
                 response.onNext(toProto(GenerationStatus.fold(statuses.get(admitted.requestId()), end)));
                 response.onCompleted();
             } finally {
@@ -70,6 +75,12 @@ public class ImageGenerationGrpcService extends ImageGenerationGrpc.ImageGenerat
         } catch (Exception e) {
             response.onError(toStatus(e));
         }
+    }
+
+    private long waitMillis() {
+        long wait = config.generation().syncTimeout().toMillis();
+        Deadline deadline = Context.current().getDeadline();
+        return deadline == null ? wait : Math.max(0, Math.min(wait, deadline.timeRemaining(TimeUnit.MILLISECONDS)));
     }
 
     @Override
@@ -92,7 +103,7 @@ public class ImageGenerationGrpcService extends ImageGenerationGrpc.ImageGenerat
                 call::onCompleted);
         call.setOnCancelHandler(subscription::cancel);
         try {
-            intake.send(admitted, Traceparent.continueOrStart(CallerTraceparent.current()));
+            intake.send(admitted, tracing.currentTraceparent());
         } catch (RuntimeException e) {
             subscription.cancel();
             call.onError(toStatus(e));

@@ -2,6 +2,7 @@ package dev.sdmesh.orchestrator.kafka;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sdmesh.orchestrator.tracing.GenerationTracing;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 
@@ -13,8 +14,6 @@ import java.util.concurrent.TimeoutException;
 
 /** The orchestrator's records: a JSON value keyed by requestId, carrying the trace's {@code traceparent} header. */
 final class JsonRecords {
-    static final String TRACEPARENT = "traceparent";
-
     private JsonRecords() {
     }
 
@@ -28,7 +27,7 @@ final class JsonRecords {
             throw new IllegalStateException("cannot serialise " + what, e);
         }
         ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, requestId, bytes);
-        if (traceparent != null) record.headers().add(TRACEPARENT, traceparent.getBytes(StandardCharsets.US_ASCII));
+        if (traceparent != null) record.headers().add(GenerationTracing.TRACEPARENT, traceparent.getBytes(StandardCharsets.US_ASCII));
         return record;
     }
 

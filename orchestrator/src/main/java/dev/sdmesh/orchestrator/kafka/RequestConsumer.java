@@ -4,8 +4,9 @@ import dev.sdmesh.orchestrator.api.GenerationEvent;
 import dev.sdmesh.orchestrator.api.GenerationRequest;
 import dev.sdmesh.orchestrator.api.RequestParser;
 import dev.sdmesh.orchestrator.pipeline.Generations;
-import dev.sdmesh.orchestrator.pipeline.Traceparent;
+import dev.sdmesh.orchestrator.tracing.GenerationTracing;
 import dev.sdmesh.runtime.grpc.InvalidFieldException;
+import io.opentelemetry.api.trace.Span;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -51,6 +52,7 @@ public final class RequestConsumer implements Runnable, AutoCloseable {
     private final Producer<String, byte[]> producer;
     private final Generations generations;
     private final RequestParser parser;
+    private final GenerationTracing tracing;
     private final KafkaSettings settings;
     private final OffsetTracker offsets = new OffsetTracker();
     private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
@@ -59,12 +61,13 @@ public final class RequestConsumer implements Runnable, AutoCloseable {
     private volatile int inFlight;
 
     public RequestConsumer(Consumer<String, byte[]> consumer, Producer<String, byte[]> producer, Generations generations,
-                           RequestParser parser, KafkaSettings settings) {
+                           RequestParser parser, KafkaSettings settings, GenerationTracing tracing) {
         this.consumer = consumer;
         this.producer = producer;
         this.generations = generations;
         this.parser = parser;
         this.settings = settings;
+        this.tracing = tracing;
     }
 
     @Override
@@ -122,20 +125,24 @@ public final class RequestConsumer implements Runnable, AutoCloseable {
             finished.run();
             return;
         }
-        String traceparent = Traceparent.continueOrStart(header(record, JsonRecords.TRACEPARENT));
         String text = record.value() == null ? "" : new String(record.value(), StandardCharsets.UTF_8);
+        Span span = tracing.startGeneration(record.headers(), record.topic(), record.key());
+        String traceparent = tracing.traceparent(span);
         try {
             GenerationRequest request = parser.parse(text);
             generations.submit(request, traceparent).whenComplete((event, error) -> {
+                GenerationTracing.end(span, error == null ? event.type() : "unwritten", error);
                 // A terminal event that could not be written leaves the offset uncommitted: redelivered after a restart.
                 if (error == null) finished.run();
             });
         } catch (InvalidFieldException e) {
             reject(record, e, traceparent);
+            GenerationTracing.end(span, "failed", e);
             finished.run();
         } catch (RuntimeException e) {
             LOG.errorf(e, "request at %s offset %d not accepted", partition, record.offset());
             reject(record, new InvalidFieldException("", e.getMessage()), traceparent);
+            GenerationTracing.end(span, "failed", e);
             finished.run();
         }
     }

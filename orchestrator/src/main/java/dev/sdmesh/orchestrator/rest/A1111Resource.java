@@ -15,15 +15,14 @@ import dev.sdmesh.orchestrator.pipeline.ModelCatalog;
 import dev.sdmesh.orchestrator.pipeline.ResolvedRequest;
 import dev.sdmesh.orchestrator.pipeline.StageContext;
 import dev.sdmesh.orchestrator.pipeline.StatusStore;
-import dev.sdmesh.orchestrator.pipeline.Traceparent;
 import dev.sdmesh.orchestrator.stage.GrpcStages;
 import dev.sdmesh.orchestrator.storage.MinioImageStore;
+import dev.sdmesh.orchestrator.tracing.GenerationTracing;
 import dev.sdmesh.runtime.grpc.InvalidFieldException;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
-import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -70,6 +69,8 @@ public class A1111Resource {
     ObjectMapper json;
     @Inject
     OrchestratorConfig config;
+    @Inject
+    GenerationTracing tracing;
 
     /** Generations started here and not finished, for /progress and /interrupt (A1111 has one job at a time). */
     private final Set<String> running = ConcurrentHashMap.newKeySet();
@@ -77,18 +78,18 @@ public class A1111Resource {
     @POST
     @Path("/txt2img")
     @Consumes(MediaType.APPLICATION_JSON)
-    public Response txt2img(JsonNode body, @HeaderParam("traceparent") String traceparent) {
-        return generate(body, false, traceparent);
+    public Response txt2img(JsonNode body) {
+        return generate(body, false);
     }
 
     @POST
     @Path("/img2img")
     @Consumes(MediaType.APPLICATION_JSON)
-    public Response img2img(JsonNode body, @HeaderParam("traceparent") String traceparent) {
-        return generate(body, true, traceparent);
+    public Response img2img(JsonNode body) {
+        return generate(body, true);
     }
 
-    private Response generate(JsonNode body, boolean img2img, String traceparent) {
+    private Response generate(JsonNode body, boolean img2img) {
         A1111Mapping mapping = new A1111Mapping(json);
         ObjectNode parameters = mapping.parameters(body, img2img);
         String requestId = UUID.randomUUID().toString();
@@ -103,7 +104,7 @@ public class A1111Resource {
         CompletableFuture<GenerationEvent> terminal = statuses.nextTerminal(requestId);
         GenerationEvent end;
         try {
-            intake.send(admitted, Traceparent.continueOrStart(traceparent));
+            intake.send(admitted, tracing.currentTraceparent());
             end = terminal.get(config.generation().syncTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -13,9 +13,9 @@ import dev.sdmesh.orchestrator.pipeline.ModelCatalog;
 import dev.sdmesh.orchestrator.pipeline.StageContext;
 import dev.sdmesh.orchestrator.pipeline.StatusStore;
 import dev.sdmesh.orchestrator.pipeline.Cancellation;
-import dev.sdmesh.orchestrator.pipeline.Traceparent;
 import dev.sdmesh.orchestrator.stage.GrpcStages;
 import dev.sdmesh.orchestrator.storage.MinioImageStore;
+import dev.sdmesh.orchestrator.tracing.GenerationTracing;
 import dev.sdmesh.proto.v1.PromptSyntax;
 import dev.sdmesh.proto.v1.TokenChunk;
 import dev.sdmesh.proto.v1.TokenizeRequest;
@@ -26,7 +26,6 @@ import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
-import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -62,15 +61,17 @@ public class GenerationResource {
     ModelCatalog models;
     @Inject
     ObjectMapper json;
+    @Inject
+    GenerationTracing tracing;
 
     /** Same body as the Kafka request; a missing requestId is assigned. 202 with the id and where to follow it. */
     @POST
     @Path("/generations")
     @Consumes(MediaType.APPLICATION_JSON)
-    public Response create(JsonNode body, @HeaderParam("traceparent") String traceparent) {
+    public Response create(JsonNode body) {
         if (body instanceof ObjectNode object && !object.hasNonNull("requestId")) object.put("requestId", UUID.randomUUID().toString());
         GenerationIntake.Admitted request = intake.admit(body == null ? json.createObjectNode() : body);
-        intake.send(request, Traceparent.continueOrStart(traceparent));
+        intake.send(request, tracing.currentTraceparent());
         return Response.accepted(statuses.get(request.requestId()))
                 .location(UriBuilder.fromPath("/v1/generations/{id}").build(request.requestId()))
                 .build();

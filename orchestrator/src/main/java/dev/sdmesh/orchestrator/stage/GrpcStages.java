@@ -2,6 +2,7 @@ package dev.sdmesh.orchestrator.stage;
 
 import dev.sdmesh.orchestrator.pipeline.StageContext;
 import dev.sdmesh.orchestrator.pipeline.Stages;
+import dev.sdmesh.orchestrator.tracing.GenerationTracing;
 import dev.sdmesh.proto.v1.DecodeRequest;
 import dev.sdmesh.proto.v1.DecodeResponse;
 import dev.sdmesh.proto.v1.DenoiseEvent;
@@ -43,8 +44,9 @@ public final class GrpcStages implements Stages, AutoCloseable {
     private final Duration unetDeadline;
     private final Duration vaeDeadline;
 
-    public GrpcStages(StageSettings textEncoder, StageSettings unet, StageSettings vae, int maxInboundBytes) {
-        TraceparentInterceptor trace = new TraceparentInterceptor();
+    public GrpcStages(StageSettings textEncoder, StageSettings unet, StageSettings vae, int maxInboundBytes,
+                      GenerationTracing tracing) {
+        StageCallTracing trace = new StageCallTracing(tracing);
         this.textEncoder = new ReplicaSet("text-encoder", textEncoder.addresses(), maxInboundBytes, trace);
         this.unet = new ReplicaSet("unet", unet.addresses(), maxInboundBytes, trace);
         this.vae = new ReplicaSet("vae", vae.addresses(), maxInboundBytes, trace);
@@ -127,7 +129,7 @@ public final class GrpcStages implements Stages, AutoCloseable {
 
     private static <S extends AbstractStub<S>> S with(S stub, Duration deadline, StageContext context) {
         S s = stub.withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS);
-        return context.traceparent() == null ? s : s.withOption(TraceparentInterceptor.OPTION, context.traceparent());
+        return context.traceparent() == null ? s : s.withOption(StageCallTracing.GENERATION_TRACEPARENT, context.traceparent());
     }
 
     @Override

@@ -209,6 +209,37 @@ class EndToEndTest {
     }
 
     @Test
+    void theKafkaRequestsTraceContinuesThroughEveryStageAndIntoItsEvents() throws Exception {
+        String id = "e2e-trace-" + UUID.randomUUID();
+        String traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        String callerSpan = "00f067aa0ba902b7";
+        Map<String, Object> producerConfig = new HashMap<>(kafka);
+        producerConfig.put("key.serializer", StringSerializer.class);
+        producerConfig.put("value.serializer", StringSerializer.class);
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(producerConfig)) {
+            ProducerRecord<String, String> record = new ProducerRecord<>("sdmesh.generation.requests", id,
+                    "{\"requestId\":\"" + id + "\",\"prompt\":\"a traced dog\",\"steps\":2,\"seed\":9}");
+            record.headers().add("traceparent", ("00-" + traceId + "-" + callerSpan + "-01").getBytes(StandardCharsets.US_ASCII));
+            producer.send(record).get(30, TimeUnit.SECONDS);
+        }
+        List<ConsumerRecord<String, String>> records = TopicReader.readUntil(kafka, "sdmesh.generation.events", Duration.ofMinutes(3),
+                rs -> rs.stream().anyMatch(r -> id.equals(r.key()) && terminal(readJson(r.value()))));
+        ConsumerRecord<String, String> end = records.stream().filter(r -> id.equals(r.key()) && terminal(readJson(r.value())))
+                .findFirst().orElseThrow();
+        assertEquals("completed", readJson(end.value()).get("type").asText());
+        // The events carry the generation's own span, a child in the caller's trace, not the caller's span.
+        String eventTrace = new String(end.headers().lastHeader("traceparent").value(), StandardCharsets.US_ASCII);
+        assertTrue(eventTrace.startsWith("00-" + traceId + "-"), eventTrace);
+        assertFalse(eventTrace.contains(callerSpan), eventTrace);
+        // Each service exported spans of that trace: the orchestrator its own, the stages their gRPC server spans.
+        for (String service : List.of("orchestrator", "text-encoder-svc", "unet-svc", "vae-svc")) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!OtlpReceiver.sentBy(service, traceId) && System.nanoTime() < deadline) Thread.sleep(200);
+            assertTrue(OtlpReceiver.sentBy(service, traceId), service + " exported no span of trace " + traceId);
+        }
+    }
+
+    @Test
     void a1111Txt2imgAnswersInA1111Shape() throws Exception {
         HttpResponse<byte[]> r = send("POST", "/sdapi/v1/txt2img", "{\"prompt\":\"a fox\",\"steps\":2,\"seed\":3,\"width\":64,\"height\":64}");
         assertEquals(200, r.statusCode(), new String(r.body()));

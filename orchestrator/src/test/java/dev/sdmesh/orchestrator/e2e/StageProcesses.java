@@ -55,14 +55,15 @@ public final class StageProcesses implements AutoCloseable {
                 .filter(j -> !Files.isRegularFile(j)).toList() + "); package text-encoder-svc, unet-svc and vae-svc first";
     }
 
-    public static StageProcesses start(Path modelsDir, String defaultModel) {
+    /** {@code systemProperties} go to every stage, e.g. where to export spans. */
+    public static StageProcesses start(Path modelsDir, String defaultModel, Map<String, String> systemProperties) {
         StageProcesses stages = new StageProcesses();
         try {
             Path logs = Files.createDirectories(Path.of("target", "stage-logs"));
             for (Map.Entry<String, String> m : MODULES.entrySet()) {
                 int port = freePort();
                 String prefix = "sdmesh." + m.getValue();
-                List<String> command = List.of(
+                List<String> command = new ArrayList<>(List.of(
                         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                         "-Xmx1g",
                         "-Dquarkus.http.port=" + port,
@@ -70,8 +71,9 @@ public final class StageProcesses implements AutoCloseable {
                         "-D" + prefix + ".port=" + port,
                         "-Dsdmesh.models.dir=" + modelsDir.toAbsolutePath(),
                         "-Dsdmesh.models.default=" + defaultModel,
-                        "-D" + prefix + ".device=cpu",
-                        "-jar", jar(m.getKey()).toString());
+                        "-D" + prefix + ".device=cpu"));
+                systemProperties.forEach((key, value) -> command.add("-D" + key + "=" + value));
+                command.addAll(List.of("-jar", jar(m.getKey()).toString()));
                 Process p = new ProcessBuilder(command)
                         .redirectErrorStream(true)
                         .redirectOutput(logs.resolve(m.getKey() + ".log").toFile())

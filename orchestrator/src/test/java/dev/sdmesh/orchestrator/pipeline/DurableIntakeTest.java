@@ -12,13 +12,19 @@ import dev.sdmesh.orchestrator.kafka.KafkaRequestLog;
 import dev.sdmesh.orchestrator.kafka.KafkaSettings;
 import dev.sdmesh.orchestrator.kafka.RequestConsumer;
 import dev.sdmesh.orchestrator.kafka.StatusFeed;
+import dev.sdmesh.orchestrator.tracing.GenerationTracing;
 import dev.sdmesh.proto.v1.DenoiseRequest;
 import dev.sdmesh.proto.v1.VaeEncodeRequest;
 import dev.sdmesh.testkit.EmbeddedKafka;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,6 +38,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -43,7 +50,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Replicas as the orchestrator wires them (intake, request consumer, status feed, Kafka event sink) on a real broker,
  * with in-memory stages: a request taken by a front door completes on another replica when the one running it
  * crashes, a cancel taken by a replica that does not run the generation reaches the one that does, and a replica
- * stops consuming while {@code max-in-flight} requests are unfinished.
+ * stops consuming while {@code max-in-flight} requests are unfinished, so a queue of 1000 waits on the broker, not in
+ * memory. (What the paused consumer may have prefetched is bounded by the client's fetch sizes, not by the queue.)
  */
 class DurableIntakeTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -102,7 +110,8 @@ class DurableIntakeTest {
         }
 
         Replica consuming() {
-            consumer = new RequestConsumer(new KafkaConsumer<>(settings.requestConsumer()), producer, generations, PARSER, settings);
+            consumer = new RequestConsumer(new KafkaConsumer<>(settings.requestConsumer()), producer, generations, PARSER, settings,
+                    GenerationTracing.disabled());
             daemon(consumer);
             return this;
         }
@@ -200,7 +209,7 @@ class DurableIntakeTest {
         for (int i = 0; i < 3 * MAX_IN_FLIGHT; i++) {
             String id = "pressure-" + i + "-" + run;
             ids.add(id);
-            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(settings.requestsTopic(), id,
+            producer.send(new ProducerRecord<>(settings.requestsTopic(), id,
                     JSON.writeValueAsBytes(request(id, null)))).get(30, TimeUnit.SECONDS);
         }
         assertTrue(replica.stages.denoiseStarted.await(60, TimeUnit.SECONDS));
@@ -218,5 +227,37 @@ class DurableIntakeTest {
         assertEquals(MAX_IN_FLIGHT, outcomes.stream().filter(GenerationEvent.CANCELLED::equals).count(), outcomes.toString());
         assertEquals(2L * MAX_IN_FLIGHT, outcomes.stream().filter(GenerationEvent.COMPLETED::equals).count(),
                 "the paused requests ran once the first ones ended: " + outcomes);
+    }
+
+    @Test
+    void aThousandQueuedRequestsWaitOnTheBrokerWhileAReplicaHoldsOnlyMaxInFlight() throws Exception {
+        Replica replica = new Replica(true).consuming();
+        int queued = 1000;
+        List<String> ids = new ArrayList<>();
+        List<Future<?>> sent = new ArrayList<>();
+        for (int i = 0; i < queued; i++) {
+            String id = "queued-" + i + "-" + run;
+            ids.add(id);
+            sent.add(producer.send(new ProducerRecord<>(settings.requestsTopic(), id,
+                    JSON.writeValueAsBytes(request(id, null)))));
+        }
+        for (var f : sent) f.get(30, TimeUnit.SECONDS);
+        assertTrue(replica.stages.denoiseStarted.await(60, TimeUnit.SECONDS));
+        Thread.sleep(3000);
+
+        // The replica knows only the requests it took; the rest are neither parsed nor held, only on the broker.
+        List<String> taken = ids.stream().filter(id -> replica.statuses.get(id) != null).toList();
+        assertEquals(MAX_IN_FLIGHT, taken.size(), "requests taken while " + MAX_IN_FLIGHT + " were unfinished: " + taken.size());
+        assertEquals(MAX_IN_FLIGHT, replica.consumer.inFlight());
+        try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()))) {
+            TopicPartition partition = new TopicPartition(settings.requestsTopic(), 0);
+            long end = admin.listOffsets(Map.of(partition, OffsetSpec.latest())).partitionResult(partition)
+                    .get(30, TimeUnit.SECONDS).offset();
+            OffsetAndMetadata committed = admin.listConsumerGroupOffsets(settings.groupId()).partitionsToOffsetAndMetadata()
+                    .get(30, TimeUnit.SECONDS).get(partition);
+            assertEquals(queued, end);
+            // Nothing finished, so nothing is committed: a crash now loses none of the 1000.
+            assertTrue(committed == null || committed.offset() == 0, "committed " + committed);
+        }
     }
 }

@@ -56,6 +56,8 @@ import java.util.stream.Collectors;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -311,9 +313,9 @@ class OrchestratorWithoutStagesTest {
         List<ConsumerRecord<String, String>> requests = consume("sdmesh.generation.requests", records ->
                 records.stream().anyMatch(r -> restId.equals(r.key())) && records.stream().anyMatch(r -> grpcId.equals(r.key())));
         ConsumerRecord<String, String> rest = requests.stream().filter(r -> restId.equals(r.key())).findFirst().orElseThrow();
-        assertEquals(traceparent, header(rest, "traceparent"), "the caller's trace continues through Kafka");
+        assertChildOf(traceparent, header(rest, "traceparent"));
         ConsumerRecord<String, String> grpc = requests.stream().filter(r -> grpcId.equals(r.key())).findFirst().orElseThrow();
-        assertEquals(grpcTraceparent, header(grpc, "traceparent"), "the gRPC caller's trace continues through Kafka");
+        assertChildOf(grpcTraceparent, header(grpc, "traceparent"));
         String reference = JSON.readTree(rest.value()).get("initImage").asText();
         assertTrue(reference.matches("s3://sdmesh-images/\\d{4}/\\d{2}/\\d{2}/" + restId + "/init\\.png"), rest.value());
         assertArrayEquals(init, store.get(reference.substring("s3://sdmesh-images/".length())), "the inline image is in the bucket");
@@ -324,6 +326,15 @@ class OrchestratorWithoutStagesTest {
                     .filter(r -> id.equals(r.key())).map(r -> readType(r.value())).toList();
             assertEquals(List.of("accepted", "failed"), types, id);
         }
+    }
+
+    /** The caller's trace continues through Kafka from the front door's own server span, a child of the caller's. */
+    private static void assertChildOf(String caller, String published) {
+        assertNotNull(published, "no traceparent on the request record");
+        String[] c = caller.split("-");
+        String[] p = published.split("-");
+        assertEquals(c[1], p[1], "same trace: " + published);
+        assertNotEquals(c[2], p[2], "the front door's span, not the caller's: " + published);
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.sdmesh.orchestrator.stage;
 
 import dev.sdmesh.orchestrator.pipeline.Cancellation;
 import dev.sdmesh.orchestrator.pipeline.StageContext;
+import dev.sdmesh.orchestrator.tracing.GenerationTracing;
 import dev.sdmesh.proto.v1.DenoiseEvent;
 import dev.sdmesh.proto.v1.DenoiseProgress;
 import dev.sdmesh.proto.v1.DenoiseRequest;
@@ -21,6 +22,15 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
+import io.opentelemetry.context.propagation.ContextPropagators;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -44,6 +54,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ReplicaSetTest {
     private final List<Server> servers = new ArrayList<>();
     private final List<AutoCloseable> clients = new ArrayList<>();
+    private final InMemorySpanExporter spans = InMemorySpanExporter.create();
+    private final OpenTelemetrySdk openTelemetry = OpenTelemetrySdk.builder()
+            .setTracerProvider(SdkTracerProvider.builder().addSpanProcessor(SimpleSpanProcessor.create(spans)).build())
+            .setPropagators(ContextPropagators.create(W3CTraceContextPropagator.getInstance()))
+            .build();
 
     /** A text encoder replica that counts its calls and answers with {@code answer} (null = OK). */
     private static final class Encoder extends TextEncoderGrpc.TextEncoderImplBase {
@@ -80,7 +95,7 @@ class ReplicaSetTest {
     }
 
     private ReplicaSet replicas(List<String> addresses) {
-        ReplicaSet set = new ReplicaSet("text-encoder", addresses, 64 << 20, new TraceparentInterceptor());
+        ReplicaSet set = new ReplicaSet("text-encoder", addresses, 64 << 20);
         clients.add(set);
         return set;
     }
@@ -176,7 +191,7 @@ class ReplicaSetTest {
         ServerInterceptor captureTrace = new ServerInterceptor() {
             @Override
             public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
-                traceparent.set(headers.get(TraceparentInterceptor.TRACEPARENT));
+                traceparent.set(headers.get(Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER)));
                 return next.startCall(call, headers);
             }
         };
@@ -185,8 +200,10 @@ class ReplicaSetTest {
         String text = start(encoder.bindService());
         GrpcStages stages = new GrpcStages(new GrpcStages.StageSettings(List.of(text), Duration.ofSeconds(10)),
                 new GrpcStages.StageSettings(List.of(unet), Duration.ofSeconds(60)),
-                new GrpcStages.StageSettings(List.of(text), Duration.ofSeconds(10)), 64 << 20);
+                new GrpcStages.StageSettings(List.of(text), Duration.ofSeconds(10)), 64 << 20,
+                new GenerationTracing(openTelemetry));
         clients.add(stages);
+        clients.add(openTelemetry);
         Cancellation cancellation = new Cancellation();
         String trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
         AtomicInteger progress = new AtomicInteger();
@@ -199,6 +216,13 @@ class ReplicaSetTest {
         assertEquals(Status.Code.CANCELLED, e.getStatus().getCode());
         assertTrue(serverSawCancel.await(10, TimeUnit.SECONDS), "the UNet service saw the call cancelled");
         assertEquals(1, progress.get());
-        assertEquals(trace, traceparent.get());
+
+        // The call got its own client span below the generation's, and the UNet service was sent that span's context.
+        SpanData call = spans.getFinishedSpanItems().stream().filter(s -> s.getKind() == SpanKind.CLIENT).findFirst().orElseThrow();
+        assertEquals("sdmesh.v1.Denoiser/Denoise", call.getName());
+        assertEquals("0af7651916cd43dd8448eb211c80319c", call.getTraceId());
+        assertEquals("b7ad6b7169203331", call.getParentSpanId());
+        assertEquals(StatusCode.ERROR, call.getStatus().getStatusCode());
+        assertEquals("00-0af7651916cd43dd8448eb211c80319c-" + call.getSpanId() + "-01", traceparent.get());
     }
 }
