@@ -26,10 +26,12 @@ final class KafkaGenerationClient implements GenerationClient {
     private final KafkaConsumer<String, String> consumer;
 
     KafkaGenerationClient(String bootstrap) {
+        // One request at a time, waited for: lingering for companions (the client's 5 ms default) only delays it.
         producer = new KafkaProducer<>(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ProducerConfig.ACKS_CONFIG, "all",
-                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true),
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
+                ProducerConfig.LINGER_MS_CONFIG, 0),
                 new StringSerializer(), new StringSerializer());
         consumer = new KafkaConsumer<>(Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,

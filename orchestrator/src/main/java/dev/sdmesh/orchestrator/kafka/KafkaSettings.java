@@ -21,7 +21,10 @@ public record KafkaSettings(String bootstrapServers, String groupId, String requ
         Properties p = common();
         p.put("acks", "all");
         p.put("enable.idempotence", "true");
-        p.put("linger.ms", "5");
+        // accepted and terminal events are waited for on a generation's critical path (the pipeline starts after its
+        // accepted event is written), so a send must not linger for companions; records queued while a send is in
+        // flight are still batched.
+        p.put("linger.ms", "0");
         p.put("key.serializer", "org.apache.kafka.common.serialization.StringSerializer");
         p.put("value.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
         return p;

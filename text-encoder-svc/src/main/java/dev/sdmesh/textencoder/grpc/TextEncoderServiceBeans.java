@@ -33,7 +33,7 @@ public class TextEncoderServiceBeans {
                              @ConfigProperty(name = "sdmesh.text-encoder.optimization-level", defaultValue = "all") String optimization,
                              @ConfigProperty(name = "sdmesh.text-encoder.optimized-model-cache") Optional<Path> optimizedModelCache,
                              @ConfigProperty(name = "sdmesh.text-encoder.max-batch") int maxBatch,
-                             @ConfigProperty(name = "sdmesh.text-encoder.batch-wait-ms", defaultValue = "5") long batchWaitMillis,
+                             @ConfigProperty(name = "sdmesh.text-encoder.batch-wait-ms", defaultValue = "0") long batchWaitMillis,
                              MeterRegistry metrics) {
         SessionSettings settings = new SessionSettings(ExecutionProvider.parse(device), threads, 0, optimization,
                 optimizedModelCache.orElse(null));

@@ -13,9 +13,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Merges concurrent encode requests for one model into one text-encoder run: a worker takes the first waiting request,
- * waits up to {@code batchWaitMillis} for more, and runs them together as long as their prompts total at most
- * {@code maxBatch}. A request never waits for a run it does not fit in; it starts the next one.
+ * Merges concurrent encode requests for one model into one text-encoder run (continuous batching): the requests that
+ * arrived during a run go together into the next one, which starts as soon as that run ends, as long as their prompts
+ * total at most {@code maxBatch}. Only a request that finds the encoder idle may wait, up to {@code batchWaitMillis}
+ * (0: not at all), for others to start with it. A request never waits for a run it does not fit in; it starts the next
+ * one.
  */
 public final class EncodeBatcher implements AutoCloseable {
     /** What the batcher runs: {@code PromptEncoder::encodeAll}, one result per request in order. */
@@ -77,9 +79,11 @@ public final class EncodeBatcher implements AutoCloseable {
     private void work() {
         try {
             while (!closed) {
+                // Requests that queued up during the last run have waited long enough: they run now, together.
+                boolean idle = carried == null && queue.isEmpty();
                 Pending first = carried != null ? carried : queue.take();
                 carried = null;
-                run(collect(first));
+                run(collect(first, idle ? batchWaitNanos : 0));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -87,11 +91,11 @@ public final class EncodeBatcher implements AutoCloseable {
         failWaiting();
     }
 
-    private List<Pending> collect(Pending first) throws InterruptedException {
+    private List<Pending> collect(Pending first, long waitNanos) throws InterruptedException {
         List<Pending> batch = new ArrayList<>();
         batch.add(first);
         int prompts = first.prompts();
-        long deadline = System.nanoTime() + batchWaitNanos;
+        long deadline = System.nanoTime() + waitNanos;
         while (prompts < maxBatch) {
             Pending next = queue.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             if (next == null) break;

@@ -82,6 +82,16 @@ class EncodeBatcherTest {
     }
 
     @Test
+    void requestsThatWaitedDuringARunStartTheNextOneWithoutTheIdleWindow() throws Exception {
+        // A window far longer than the test: only a request that found the encoder idle may wait for it.
+        batcher = new EncodeBatcher("test", encoder, 2, TimeUnit.HOURS.toMillis(1), listened::add);
+        var results = submitBehindARunningOne(request("a1", "a2"), request("b"));
+
+        assertEquals(List.of("b"), prompts(results.get(1)));
+        assertEquals(List.of(List.of("a1+a2"), List.of("b")), encoder.runs);
+    }
+
+    @Test
     void aRunHoldsAtMostMaxBatchPromptsAndARequestThatDoesNotFitStartsTheNext() throws Exception {
         batcher = new EncodeBatcher("test", encoder, 2, 20, listened::add);
         var results = submitBehindARunningOne(request("a"), request("b"), request("c1", "c2"), request("d"));

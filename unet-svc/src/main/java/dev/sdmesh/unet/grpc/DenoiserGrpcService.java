@@ -23,6 +23,7 @@ import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.inject.Inject;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 import java.util.Arrays;
@@ -38,6 +39,8 @@ public class DenoiserGrpcService extends DenoiserGrpc.DenoiserImplBase {
     UnetEngine engine;
     @Inject
     DenoiseRequestMapper mapper;
+    @ConfigProperty(name = "sdmesh.unet.progress-interval-ms")
+    long progressIntervalMillis;
 
     @Override
     @Blocking
@@ -55,10 +58,11 @@ public class DenoiserGrpcService extends DenoiserGrpc.DenoiserImplBase {
         }
         DenoiseJob job = run.job();
         int channels = model.unet().latentChannels();
+        ProgressThrottle throttle = new ProgressThrottle(progressIntervalMillis, System::nanoTime);
         UnetEngine.Handle handle = engine.submit(run, new DenoiseListener() {
             @Override
             public void progress(int completedCalls, int totalCalls, long elapsedMillis) {
-                if (observer.isCancelled()) return;
+                if (observer.isCancelled() || !throttle.stream(completedCalls, totalCalls)) return;
                 synchronized (observer) {
                     observer.onNext(DenoiseEvent.newBuilder().setProgress(DenoiseProgress.newBuilder()
                             .setStep(completedCalls).setTotal(totalCalls).setElapsedMs(elapsedMillis)).build());

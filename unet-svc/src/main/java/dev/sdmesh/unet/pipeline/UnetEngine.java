@@ -311,7 +311,7 @@ public final class UnetEngine implements AutoCloseable {
                 a.listener.preview(a.run.completedCalls(), a.run.latents());
             }
             if (a.run.done()) {
-                active.remove(a);
+                retire(a);
                 a.result.complete(a.run.latents());
             }
         } catch (RuntimeException e) {
@@ -320,8 +320,14 @@ public final class UnetEngine implements AutoCloseable {
     }
 
     private void fail(Active a, Throwable e) {
-        active.remove(a);
+        retire(a);
         a.result.completeExceptionally(e);
+    }
+
+    /** Takes a run out of the active set; the count is published before its caller is answered, so it sees it gone. */
+    private void retire(Active a) {
+        active.remove(a);
+        activeCount = active.size();
     }
 
     private void interruptIfAllCancelled() {

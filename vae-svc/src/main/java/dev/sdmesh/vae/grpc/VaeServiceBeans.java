@@ -17,6 +17,7 @@ import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
+import javax.imageio.ImageIO;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -47,6 +48,9 @@ public class VaeServiceBeans {
     @Singleton
     DecodeService decodeService(VaeModels models, @ConfigProperty(name = "sdmesh.vae.max-image-pixels") int maxPixels,
                                 MeterRegistry metrics) {
+        // PNGs are written to and read from byte arrays; ImageIO's default disk cache adds a temporary file per image
+        // (a 64×64 decode with its PNG: 3.5 ms with it, 2.6 ms without).
+        ImageIO.setUseCache(false);
         DecodeService service = new DecodeService(models, maxPixels);
         String device = models.sessions().settings().provider().toString();
         FunctionCounter.builder("sdmesh.vae.decodes", service, DecodeService::imagesDecoded)
