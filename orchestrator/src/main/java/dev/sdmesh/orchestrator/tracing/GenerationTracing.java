@@ -91,7 +91,7 @@ public final class GenerationTracing {
     /** The W3C {@code traceparent} of a span, or null when it carries no valid trace (tracing off). */
     public String traceparent(Span span) {
         Map<String, String> carrier = new HashMap<>();
-        propagator.inject(Context.root().with(span), carrier, Map::put);
+        inject(span, carrier::put);
         return carrier.get(TRACEPARENT);
     }
 
